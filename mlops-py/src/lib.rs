@@ -1,0 +1,34 @@
+//! Python bindings: a thin layer over the Rust crates, exposed as the `mlops` module.
+//! The full SDK arrives with its own issue; this module builds and answers today.
+
+use pyo3::prelude::*;
+
+/// The version of the Rust library behind the module.
+#[pyfunction]
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// Parses a model reference (`name@3`, `name@champion`) into `(name, kind, value)`.
+#[pyfunction]
+fn parse_model_ref(spec: &str) -> PyResult<(String, String, String)> {
+    let r: mlops_core::ModelRef = spec
+        .parse()
+        .map_err(|e: mlops_core::Error| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let (kind, value) = match r.selector {
+        mlops_core::VersionSelector::Version(v) => ("version", v.to_string()),
+        mlops_core::VersionSelector::Alias(a) => ("alias", a),
+        mlops_core::VersionSelector::Latest => ("latest", String::new()),
+        #[allow(unreachable_patterns)]
+        _ => ("other", String::new()),
+    };
+    Ok((r.name, kind.to_owned(), value))
+}
+
+/// The `mlops._mlops` extension module.
+#[pymodule]
+fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_model_ref, m)?)?;
+    Ok(())
+}
