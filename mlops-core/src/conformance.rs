@@ -569,6 +569,79 @@ async fn search(t: &dyn Tracker) {
     }
     let expected: Vec<String> = (0..30).rev().map(|i| format!("r{i:02}")).collect();
     assert_eq!(seen, expected, "paging returns every run once, in order");
+    // Ordered by a metric: numbers, then NaN, then runs without it, across pages.
+    let odd_team = unique("odd");
+    let mut expected = Vec::new();
+    for (i, acc) in [
+        Some(0.5),
+        None,
+        Some(f64::NAN),
+        Some(0.7),
+        None,
+        Some(0.6),
+        Some(f64::NAN),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let run = t
+            .create_run(CreateRunOptions {
+                start_time: Some(5_000 - i as i64),
+                ..CreateRunOptions::new(e1.clone()).name(format!("o{i}"))
+            })
+            .await
+            .unwrap()
+            .run_id;
+        let metrics: Vec<Metric> = acc
+            .map(|v| Metric {
+                key: "acc".into(),
+                value: v,
+                timestamp: 0,
+                step: 0,
+            })
+            .into_iter()
+            .collect();
+        t.log_batch(&run, &metrics, &[], &[Tag::new("team", odd_team.clone())])
+            .await
+            .unwrap();
+        expected.push(format!("o{i}"));
+    }
+    for (order, want) in [
+        (
+            "metrics.acc DESC",
+            ["o3", "o5", "o0", "o2", "o6", "o1", "o4"],
+        ),
+        (
+            "metrics.acc ASC",
+            ["o0", "o5", "o3", "o2", "o6", "o1", "o4"],
+        ),
+    ] {
+        for page_size in [1, 2, 3, 100] {
+            let mut got = Vec::new();
+            let mut token = None;
+            loop {
+                let page = t
+                    .search_runs(SearchRunsOptions {
+                        filter: format!("tags.team = '{odd_team}'"),
+                        order_by: vec![order.into()],
+                        max_results: page_size,
+                        page_token: token.take(),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                got.extend(names(&page));
+                match page.next_page_token {
+                    Some(next) => token = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                got, want,
+                "{order}, pages of {page_size}: numbers, then NaN, then missing"
+            );
+        }
+    }
     // Deleted runs are hidden unless asked for.
     t.delete_run(&runs[0]).await.unwrap();
     let active = t

@@ -59,6 +59,27 @@ pub(crate) struct CompiledSearch {
     /// where_sql, then order_sql. Placeholders are bound by their position in the final SQL
     /// text, so a caller's own `?` written between `joins` and `where_sql` would shift them.
     pub params: Vec<Value>,
+    /// The parameters of `where_sql` alone.
+    pub where_params: Vec<Value>,
+    /// Set when the first `order_by` entry is a metric: the caller can then walk the
+    /// `(key, value)` index of `latest_metrics` in order and stop once a page is full,
+    /// instead of sorting every matching run.
+    pub leading_metric: Option<LeadingMetric>,
+}
+
+/// The first `order_by` entry when it is a metric, and the order of the remaining entries.
+#[derive(Debug)]
+pub(crate) struct LeadingMetric {
+    /// The metric key.
+    pub key: String,
+    /// `DESC` when true.
+    pub descending: bool,
+    /// `LEFT JOIN`s needed by the remaining entries.
+    pub rest_joins: String,
+    /// Parameters of `rest_joins`.
+    pub rest_join_params: Vec<Value>,
+    /// ORDER BY list of the remaining entries and the tie-breakers.
+    pub rest_order_sql: String,
 }
 
 /// Compiles a run-search filter and `order_by` list (see the module doc for the language).
@@ -68,13 +89,28 @@ pub(crate) struct CompiledSearch {
 pub(crate) fn compile_run_search(filter: &str, order_by: &[String]) -> Result<CompiledSearch> {
     let filter = parse_filter(filter)?;
     let order = compile_order_by(order_by)?;
+    let leading_metric = match order.leading_metric {
+        Some((key, descending)) => {
+            let rest = compile_order_by(order_by.get(1..).unwrap_or_default())?;
+            Some(LeadingMetric {
+                key,
+                descending,
+                rest_joins: rest.joins,
+                rest_join_params: rest.join_params,
+                rest_order_sql: rest.sql,
+            })
+        }
+        None => None,
+    };
     let mut params = order.join_params;
-    params.extend(filter.params);
+    params.extend(filter.params.iter().cloned());
     Ok(CompiledSearch {
         where_sql: filter.sql,
         joins: order.joins,
         order_sql: order.sql,
         params,
+        where_params: filter.params,
+        leading_metric,
     })
 }
 
@@ -856,16 +892,15 @@ fn compile_comparison(field: &Field, cond: Cond) -> Frag {
                 _ => "tags",
             };
             params.push(Value::Text(key.clone()));
+            // Correlated EXISTS probes the (run_id, key) primary key: cheap per run, and it
+            // lets a scan ordered by a metric index stop as soon as a page is full.
+            let probe = format!("SELECT 1 FROM {table} t WHERE t.run_id = r.run_id AND t.key = ?");
             match cond {
-                Cond::IsNull => {
-                    format!("r.run_id NOT IN (SELECT run_id FROM {table} WHERE key = ?)")
-                }
-                Cond::IsNotNull => {
-                    format!("r.run_id IN (SELECT run_id FROM {table} WHERE key = ?)")
-                }
+                Cond::IsNull => format!("NOT EXISTS ({probe})"),
+                Cond::IsNotNull => format!("EXISTS ({probe})"),
                 cond => format!(
-                    "r.run_id IN (SELECT run_id FROM {table} WHERE key = ? AND {})",
-                    cond_sql("value", cond, &mut params)
+                    "EXISTS ({probe} AND {})",
+                    cond_sql("t.value", cond, &mut params)
                 ),
             }
         }
@@ -886,8 +921,8 @@ fn compile_comparison(field: &Field, cond: Cond) -> Frag {
             }
         }
         Field::Dataset(col) => format!(
-            "r.run_id IN (SELECT ri.run_id FROM run_inputs ri JOIN datasets d \
-             ON d.digest = ri.digest WHERE {})",
+            "EXISTS (SELECT 1 FROM run_inputs ri JOIN datasets d ON d.digest = ri.digest \
+             WHERE ri.run_id = r.run_id AND {})",
             cond_sql(col.column(), cond, &mut params)
         ),
     };
@@ -956,6 +991,8 @@ struct OrderBy {
     joins: String,
     join_params: Vec<Value>,
     sql: String,
+    /// The metric key and direction of the first entry, when it is a metric.
+    leading_metric: Option<(String, bool)>,
 }
 
 fn compile_order_by(entries: &[String]) -> Result<OrderBy> {
@@ -963,6 +1000,7 @@ fn compile_order_by(entries: &[String]) -> Result<OrderBy> {
     let mut join_params = Vec::new();
     let mut parts: Vec<String> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
+    let mut leading_metric = None;
     let (mut has_start, mut has_run_id) = (false, false);
     for (i, entry) in entries.iter().enumerate() {
         let mut p = Parser::new(entry, "order_by clause");
@@ -999,6 +1037,9 @@ fn compile_order_by(entries: &[String]) -> Result<OrderBy> {
         let alias = format!("ob{i}");
         match &ident.field {
             Field::Metric(key) => {
+                if i == 0 {
+                    leading_metric = Some((key.clone(), desc));
+                }
                 joins.push(format!(
                     "LEFT JOIN latest_metrics {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
                 ));
@@ -1048,6 +1089,7 @@ fn compile_order_by(entries: &[String]) -> Result<OrderBy> {
         joins: joins.join(" "),
         join_params,
         sql: parts.join(", "),
+        leading_metric,
     })
 }
 

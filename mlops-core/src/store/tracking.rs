@@ -7,13 +7,14 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use super::Inner;
 use super::chunks;
 use super::db::write_tx;
-use super::search::compile_run_search;
+use super::search::{LeadingMetric, compile_run_search};
 use super::writer::write_series;
 use crate::downsample;
 use crate::error::{Error, Result};
 use crate::ids::{Digest, ExperimentId, RunId};
 use crate::tracking::*;
 use crate::validation::*;
+use rusqlite::types::Value;
 
 const RUN_COLUMNS: &str = "r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, \
     r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage";
@@ -696,24 +697,29 @@ impl Inner {
                     .join(",")
             )
         };
-        let sql = format!(
-            "SELECT r.run_id FROM runs r {} WHERE {exp_cond} AND {} AND ({}) ORDER BY {} LIMIT ? OFFSET ?",
-            compiled.joins,
+        let cond = format!(
+            "{exp_cond} AND {} AND ({})",
             stage_condition(options.view, "r.lifecycle_stage"),
-            compiled.where_sql,
-            compiled.order_sql
+            compiled.where_sql
         );
-        let mut args = compiled.params;
-        args.push(rusqlite::types::Value::Integer(
-            options.max_results as i64 + 1,
-        ));
-        args.push(rusqlite::types::Value::Integer(offset as i64));
+        let want = options.max_results + 1;
         self.flush_if_pending()?;
         self.pool.with(|conn| {
-            let mut ids: Vec<String> = conn
-                .prepare_cached(&sql)?
-                .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+            let mut ids = match &compiled.leading_metric {
+                Some(lead) => {
+                    leading_metric_page(conn, lead, &cond, &compiled.where_params, offset, want)?
+                }
+                None => {
+                    let sql = format!(
+                        "SELECT r.run_id FROM runs r {} WHERE {cond} ORDER BY {} LIMIT ? OFFSET ?",
+                        compiled.joins, compiled.order_sql
+                    );
+                    let mut args = compiled.params.clone();
+                    args.push(Value::Integer(want as i64));
+                    args.push(Value::Integer(offset as i64));
+                    query_ids(conn, &sql, &args)?
+                }
+            };
             let more = ids.len() > options.max_results;
             ids.truncate(options.max_results);
             let mut runs = Vec::with_capacity(ids.len());
@@ -729,6 +735,77 @@ impl Inner {
             })
         })
     }
+}
+
+fn query_ids(conn: &Connection, sql: &str, args: &[Value]) -> Result<Vec<String>> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// One page of runs ordered first by a metric, in three segments as MLflow orders them:
+/// runs with a number (walking the `(key, value)` index in order, so the scan stops once the
+/// page is full), then runs whose value is NaN, then runs without the metric.
+fn leading_metric_page(
+    conn: &Connection,
+    lead: &LeadingMetric,
+    cond: &str,
+    where_params: &[Value],
+    mut offset: usize,
+    want: usize,
+) -> Result<Vec<String>> {
+    let (joins, rest) = (&lead.rest_joins, &lead.rest_order_sql);
+    let dir = if lead.descending { "DESC" } else { "ASC" };
+    let driver = format!(
+        "FROM latest_metrics lead CROSS JOIN runs r ON r.run_id = lead.run_id {joins} WHERE lead.key = ?"
+    );
+    let segments = [
+        (
+            format!("{driver} AND lead.value IS NOT NULL AND {cond}"),
+            format!("lead.value {dir}, {rest}"),
+        ),
+        (
+            format!("{driver} AND lead.is_nan = 1 AND {cond}"),
+            rest.clone(),
+        ),
+        (
+            format!(
+                "FROM runs r {joins} WHERE NOT EXISTS (SELECT 1 FROM latest_metrics lm \
+                 WHERE lm.run_id = r.run_id AND lm.key = ?) AND {cond}"
+            ),
+            rest.clone(),
+        ),
+    ];
+    let mut args = lead.rest_join_params.clone();
+    args.push(Value::Text(lead.key.clone()));
+    args.extend(where_params.iter().cloned());
+    let mut out = Vec::new();
+    for (from, order) in segments {
+        let need = want - out.len();
+        if need == 0 {
+            break;
+        }
+        let mut page_args = args.clone();
+        page_args.push(Value::Integer(need as i64));
+        page_args.push(Value::Integer(offset as i64));
+        let ids = query_ids(
+            conn,
+            &format!("SELECT r.run_id {from} ORDER BY {order} LIMIT ? OFFSET ?"),
+            &page_args,
+        )?;
+        if ids.is_empty() && offset > 0 {
+            // The offset may reach past this segment: skip all of it.
+            let n: i64 = conn
+                .prepare_cached(&format!("SELECT COUNT(*) {from}"))?
+                .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+            offset = offset.saturating_sub(n as usize);
+            continue;
+        }
+        offset = 0;
+        out.extend(ids);
+    }
+    Ok(out)
 }
 
 /// Inserts params, refusing to change a stored value.

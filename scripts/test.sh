@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, clippy, the Rust tests, and the Python tests of mlops-py
+# (in a virtualenv of its own, built with maturin). Installs what it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v cargo >/dev/null || { echo "cargo is needed: install Rust from https://rustup.rs" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+
+echo "== cargo fmt"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+echo "== cargo test"
+cargo test --workspace --all-features
+
+echo "== python tests"
+VENV="${MLOPS_TEST_VENV:-.venv}"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "maturin>=1.9,<2" "pytest>=8"
+VIRTUAL_ENV="$(cd "$VENV" && pwd)" "$VENV/bin/maturin" develop --quiet -m mlops-py/Cargo.toml
+"$VENV/bin/python" -m pytest -q mlops-py/tests
