@@ -7,7 +7,7 @@
 //! ```
 //! `benches/w_track.py` runs this beside MLflow, interleaved, and prints the ratios.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mlops_core::{
     CreateRunOptions, HistoryOptions, Metric, Param, RunId, RunStatus, SearchRunsOptions,
@@ -119,6 +119,21 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
         return f64::NAN;
     }
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Sorted times (s) of 5 opens of an existing store.
+fn time_opens(dir: &std::path::Path) -> Vec<f64> {
+    let mut opens: Vec<f64> = (0..5)
+        .map(|_| {
+            let t0 = Instant::now();
+            let store = SqliteStore::open(dir).unwrap();
+            let took = t0.elapsed().as_secs_f64();
+            drop(store);
+            took
+        })
+        .collect();
+    opens.sort_by(f64::total_cmp);
+    opens
 }
 
 fn peak_rss_mb() -> f64 {
@@ -272,14 +287,7 @@ async fn workload(a: &Args) -> serde_json::Value {
     drop(store);
 
     // Opening an existing store (cold process state, warm page cache).
-    let mut opens = Vec::new();
-    for _ in 0..5 {
-        let t0 = Instant::now();
-        let s = SqliteStore::open(&dir).unwrap();
-        opens.push(t0.elapsed().as_secs_f64());
-        drop(s);
-    }
-    opens.sort_by(f64::total_cmp);
+    let opens = time_opens(&dir);
 
     let correct = c_exact && a_exact && names == want && c_points as i64 == a.steps;
     json!({
@@ -401,15 +409,7 @@ async fn scale(a: &Args) -> serde_json::Value {
     }
     search.sort_by(f64::total_cmp);
     drop(store);
-    let mut opens = Vec::new();
-    for _ in 0..5 {
-        let t0 = Instant::now();
-        let s = SqliteStore::open(&dir).unwrap();
-        opens.push(t0.elapsed().as_secs_f64());
-        drop(s);
-    }
-    opens.sort_by(f64::total_cmp);
-    std::thread::sleep(Duration::from_millis(1));
+    let opens = time_opens(&dir);
     json!({
         "ingest": {"points": a.scale_points, "time_s": ingest, "points_per_s": a.scale_points as f64 / ingest, "api": "log_metrics + flush (fsync)"},
         "history_read": {"points": a.scale_points, "median_s": pct(&reads, 0.5), "min_s": reads[0]},

@@ -1,0 +1,2 @@
+//! W-DRIFT runner (in progress).
+fn main() {}

@@ -1,0 +1,2 @@
+//! W-METRICS runner (in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Drift statistics and detectors with scipy and Evidently parity.

@@ -1,0 +1,1 @@
+//! Metrics with scikit-learn parity (classification, regression, ranking, text).
