@@ -1,5 +1,9 @@
 //! Python bindings: a thin layer over the Rust crates, exposed as the `mlops` module.
-//! The full SDK arrives with its own issue; this module builds and answers today.
+//! Every call that does I/O releases the GIL; each Rust error kind raises its own
+//! exception class (`mlops.NotFoundError`, `mlops.ValidationError`, ...).
+
+mod errors;
+mod store;
 
 use pyo3::prelude::*;
 
@@ -12,15 +16,11 @@ fn version() -> &'static str {
 /// Parses a model reference (`name@3`, `name@champion`) into `(name, kind, value)`.
 #[pyfunction]
 fn parse_model_ref(spec: &str) -> PyResult<(String, String, String)> {
-    let r: mlops_core::ModelRef = spec
-        .parse()
-        .map_err(|e: mlops_core::Error| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let r: mlops_core::ModelRef = spec.parse().map_err(errors::to_py)?;
     let (kind, value) = match r.selector {
         mlops_core::VersionSelector::Version(v) => ("version", v.to_string()),
         mlops_core::VersionSelector::Alias(a) => ("alias", a),
         mlops_core::VersionSelector::Latest => ("latest", String::new()),
-        #[allow(unreachable_patterns)]
-        _ => ("other", String::new()),
     };
     Ok((r.name, kind.to_owned(), value))
 }
@@ -30,5 +30,7 @@ fn parse_model_ref(spec: &str) -> PyResult<(String, String, String)> {
 fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(parse_model_ref, m)?)?;
+    m.add_class::<store::PyStore>()?;
+    m.add_class::<store::PyRun>()?;
     Ok(())
 }

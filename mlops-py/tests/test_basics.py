@@ -19,3 +19,4 @@ def test_bad_model_refs_raise_value_error_naming_the_input(bad):
     with pytest.raises(ValueError) as e:
         mlops.parse_model_ref(bad)
     assert "invalid" in str(e.value)
+    assert isinstance(e.value, mlops.ValidationError)

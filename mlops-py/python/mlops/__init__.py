@@ -1,10 +1,63 @@
 """The AI factory as an embeddable library.
 
-The Python SDK grows with the Rust crates; today it exposes the library version and the
-model-reference parser.
+    import mlops
+
+    with mlops.start_run(experiment="churn") as run:
+        run.log_params({"lr": 0.01})
+        run.log_metric("loss", 0.3, step=1)
+
+The store is one folder (``.mlops/`` by default, or ``MLOPS_STORE``): SQLite metadata and
+content-addressed artifacts, no server.
 """
 
-from ._mlops import parse_model_ref, version
+import os
+
+from ._mlops import Run, Store, parse_model_ref, version
+from .exceptions import (
+    AlreadyExistsError,
+    ConflictError,
+    IntegrityError,
+    MlopsError,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+)
 
 __version__ = version()
-__all__ = ["parse_model_ref", "version", "__version__"]
+
+_default_store = None
+
+
+def get_store(path=None):
+    """The default store (opened once), or the store in ``path``."""
+    global _default_store
+    if path is not None:
+        return Store(path)
+    if _default_store is None:
+        _default_store = Store(os.environ.get("MLOPS_STORE", ".mlops"))
+    return _default_store
+
+
+def start_run(experiment="Default", run_name=None, tags=None, parent_run_id=None, store=None):
+    """Starts a run in the default store (or ``store``); use it with ``with``."""
+    return (store or get_store()).start_run(
+        experiment=experiment, run_name=run_name, tags=tags, parent_run_id=parent_run_id
+    )
+
+
+__all__ = [
+    "AlreadyExistsError",
+    "ConflictError",
+    "IntegrityError",
+    "MlopsError",
+    "NotFoundError",
+    "Run",
+    "Store",
+    "StoreError",
+    "ValidationError",
+    "__version__",
+    "get_store",
+    "parse_model_ref",
+    "start_run",
+    "version",
+]
