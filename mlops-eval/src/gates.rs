@@ -13,9 +13,18 @@ pub enum Direction {
 
 /// Checks an observed metric against an absolute threshold; the error names the metric,
 /// the observed value and the threshold.
-pub fn check_threshold(metric: &str, observed: f64, threshold: f64, direction: Direction) -> Result<bool> {
+pub fn check_threshold(
+    metric: &str,
+    observed: f64,
+    threshold: f64,
+    direction: Direction,
+) -> Result<bool> {
     if observed.is_nan() {
-        return Err(Error::invalid(format!("value of metric {metric:?}"), "NaN", "a number"));
+        return Err(Error::invalid(
+            format!("value of metric {metric:?}"),
+            "NaN",
+            "a number",
+        ));
     }
     Ok(match direction {
         Direction::GreaterIsBetter => observed >= threshold,

@@ -21,7 +21,9 @@ impl Rng {
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             z ^ (z >> 31)
         };
-        Rng { s: [next(), next(), next(), next()] }
+        Rng {
+            s: [next(), next(), next(), next()],
+        }
     }
 
     /// The next 64 random bits.
@@ -79,7 +81,11 @@ mod tests {
         assert_eq!(first, FROZEN);
     }
 
-    const FROZEN: [u64; 3] = [1546998764402558742, 6990951692964543102, 12544586762248559009];
+    const FROZEN: [u64; 3] = [
+        1546998764402558742,
+        6990951692964543102,
+        12544586762248559009,
+    ];
 
     #[test]
     fn below_stays_in_range_and_covers_it() {
