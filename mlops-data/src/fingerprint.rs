@@ -160,9 +160,9 @@ fn hash_values(h: &mut Sha256, name: &str, dt: &DataType, columns: &[&dyn Array]
         DataType::Utf8 | DataType::LargeUtf8 => {
             let strings = |c: &&dyn Array, f: &mut dyn FnMut(Option<&str>)| {
                 if let Some(a) = c.as_string_opt::<i32>() {
-                    a.iter().for_each(|v| f(v));
+                    a.iter().for_each(&mut *f);
                 } else if let Some(a) = c.as_string_opt::<i64>() {
-                    a.iter().for_each(|v| f(v));
+                    a.iter().for_each(&mut *f);
                 }
             };
             let mut buf = Vec::new();
