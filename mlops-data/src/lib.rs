@@ -7,13 +7,19 @@
 //! - [`source`]: [`MemorySource`], [`ParquetSource`].
 //! - [`fingerprint`]: the content id of a table ([`content_fingerprint`], [`dataset_id`]).
 //! - [`split`]: [`HashSplit`] by XXH64 of an entity key.
+//! - [`dedup`]: exact, keep-first, streaming [`Dedup`].
+//! - [`write`]: atomic Parquet output ([`write_parquet`]).
 
 #![warn(missing_docs)]
 
+pub mod dedup;
 pub mod fingerprint;
 pub mod source;
 pub mod split;
+pub mod write;
 
+pub use dedup::{Dedup, DedupReport};
 pub use fingerprint::{content_fingerprint, dataset_id};
 pub use source::{MemorySource, ParquetSource};
 pub use split::{HashSplit, Split};
+pub use write::{WriteOptions, write_parquet};

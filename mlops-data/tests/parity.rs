@@ -3,7 +3,7 @@
 //! `fixtures/gen_fingerprint.py` regenerates the fixture.
 
 use mlops_core::ScanOptions;
-use mlops_data::{HashSplit, ParquetSource, content_fingerprint};
+use mlops_data::{Dedup, HashSplit, ParquetSource, content_fingerprint};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
 
@@ -50,4 +50,19 @@ fn split_sizes_match_the_reference_implementation() {
             want["test"].as_u64().unwrap() as usize
         ]
     );
+}
+
+#[test]
+fn dedup_keeps_as_many_rows_as_the_reference() {
+    let src = ParquetSource::open(format!("{DIR}/tabular_small.parquet")).unwrap();
+    let batches = src
+        .read_all(&ScanOptions {
+            batch_size: Some(500),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut d = Dedup::new(batches[0].schema()).unwrap();
+    let kept: usize = batches.iter().map(|b| d.push(b).unwrap().num_rows()).sum();
+    assert_eq!(kept as u64, golden()["rows_after_dedup"].as_u64().unwrap());
+    assert_eq!(d.report().rows_removed, 100, "gen.py made 5% duplicates");
 }
