@@ -9,6 +9,7 @@
 //! - [`split`]: [`HashSplit`] by XXH64 of an entity key.
 //! - [`dedup`]: exact, keep-first, streaming [`Dedup`].
 //! - [`write`]: atomic Parquet output ([`write_parquet`]).
+//! - [`validate`]: declarative [`Check`]s and their violation counts.
 
 #![warn(missing_docs)]
 
@@ -16,10 +17,12 @@ pub mod dedup;
 pub mod fingerprint;
 pub mod source;
 pub mod split;
+pub mod validate;
 pub mod write;
 
 pub use dedup::{Dedup, DedupReport};
 pub use fingerprint::{content_fingerprint, dataset_id};
 pub use source::{MemorySource, ParquetSource};
 pub use split::{HashSplit, Split};
+pub use validate::{Check, count_violations};
 pub use write::{WriteOptions, write_parquet};
