@@ -4,7 +4,7 @@
 //! dataset's id, and deterministic leakage-free splits. Validation, dedup, dataset versions
 //! and feature pipelines grow here next.
 //!
-//! - [`source`]: [`MemorySource`], [`ParquetSource`].
+//! - [`source`]: [`MemorySource`], [`ParquetSource`], [`TextSource`] (CSV, JSON lines).
 //! - [`fingerprint`]: the content id of a table ([`content_fingerprint`], [`dataset_id`]).
 //! - [`split`]: [`HashSplit`] by XXH64 of an entity key.
 //! - [`dedup`]: exact, keep-first, streaming [`Dedup`].
@@ -22,7 +22,7 @@ pub mod write;
 
 pub use dedup::{Dedup, DedupReport};
 pub use fingerprint::{content_fingerprint, dataset_id};
-pub use source::{MemorySource, ParquetSource};
+pub use source::{MemorySource, ParquetSource, TextFormat, TextSource};
 pub use split::{HashSplit, Split};
 pub use validate::{Check, count_violations};
 pub use write::{WriteOptions, write_parquet};
