@@ -6,12 +6,14 @@
 //!   scikit-learn (golden fixtures produced by scikit-learn are checked in CI).
 //! - [`drift`]: drift statistics and [`mlops_core::DriftDetector`] implementations that
 //!   agree with scipy and Evidently.
+//! - [`compare`]: evaluation manifests, paired bootstrap intervals, McNemar's test.
 //! - [`gates`]: the rules that decide promotion.
 //! - [`rng`]: the seeded generator behind every resampling, frozen so results never change
 //!   across versions or machines.
 
 #![warn(missing_docs)]
 
+pub mod compare;
 pub mod drift;
 pub mod gates;
 pub mod metrics;
