@@ -7,6 +7,8 @@
 //! - [`drift`]: drift statistics and [`mlops_core::DriftDetector`] implementations that
 //!   agree with scipy and Evidently.
 //! - [`compare`]: evaluation manifests, paired bootstrap intervals, McNemar's test.
+//! - [`fairness`]: per-group rates, demographic parity and equalized odds (fairlearn's
+//!   semantics, checked against fairlearn).
 //! - [`gates`]: the rules that decide promotion.
 //! - [`rng`]: the seeded generator behind every resampling, frozen so results never change
 //!   across versions or machines.
@@ -15,6 +17,7 @@
 
 pub mod compare;
 pub mod drift;
+pub mod fairness;
 pub mod gates;
 pub mod metrics;
 pub mod rng;
