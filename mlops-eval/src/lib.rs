@@ -10,14 +10,18 @@
 //! - [`fairness`]: per-group rates, demographic parity and equalized odds (fairlearn's
 //!   semantics, checked against fairlearn).
 //! - [`gates`]: the rules that decide promotion.
+//! - [`slices`]: any metric per segment, with counts.
+//! - [`business`]: latency percentiles and cost per 1,000 predictions.
 //! - [`rng`]: the seeded generator behind every resampling, frozen so results never change
 //!   across versions or machines.
 
 #![warn(missing_docs)]
 
+pub mod business;
 pub mod compare;
 pub mod drift;
 pub mod fairness;
 pub mod gates;
 pub mod metrics;
 pub mod rng;
+pub mod slices;
