@@ -10,6 +10,8 @@
 //! - [`fairness`]: per-group rates, demographic parity and equalized odds (fairlearn's
 //!   semantics, checked against fairlearn).
 //! - [`gates`]: the rules that decide promotion.
+//! - [`evaluator`]: the default [`mlops_core::Evaluator`], a suite of metrics and gates
+//!   recorded in a run.
 //! - [`slices`]: any metric per segment, with counts.
 //! - [`business`]: latency percentiles and cost per 1,000 predictions.
 //! - [`rng`]: the seeded generator behind every resampling, frozen so results never change
@@ -20,6 +22,7 @@
 pub mod business;
 pub mod compare;
 pub mod drift;
+pub mod evaluator;
 pub mod fairness;
 pub mod gates;
 pub mod metrics;
