@@ -14,6 +14,8 @@
 //!   recorded in a run.
 //! - [`slices`]: any metric per segment, with counts.
 //! - [`business`]: latency percentiles and cost per 1,000 predictions.
+//! - [`report`]: JSON and a self-contained HTML page with ROC, PR, calibration, confusion
+//!   matrix and per-slice plots.
 //! - [`rng`]: the seeded generator behind every resampling, frozen so results never change
 //!   across versions or machines.
 
@@ -26,5 +28,6 @@ pub mod evaluator;
 pub mod fairness;
 pub mod gates;
 pub mod metrics;
+pub mod report;
 pub mod rng;
 pub mod slices;

@@ -25,7 +25,7 @@ fn encode_into(out: &mut Vec<u8>, points: &[MetricPoint]) {
 
 /// Decodes a chunk, appending to `out`.
 pub(crate) fn decode_into(out: &mut Vec<MetricPoint>, data: &[u8]) -> Result<()> {
-    if data.len() % POINT_BYTES != 0 {
+    if !data.len().is_multiple_of(POINT_BYTES) {
         return Err(Error::Database(format!(
             "corrupt metric chunk: {} bytes is not a multiple of {POINT_BYTES}",
             data.len()

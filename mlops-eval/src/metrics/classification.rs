@@ -1079,6 +1079,45 @@ impl BinaryCurve {
     pub fn average_precision(&self) -> f64 {
         uninterpolated_ap(&self.c)
     }
+
+    /// ROC curve points `(false positive rate, true positive rate)`, from `(0, 0)` then one
+    /// per distinct threshold, highest first (scikit-learn's `roc_curve` without
+    /// `drop_intermediate`). Empty when only one class is present.
+    pub fn roc_points(&self) -> Vec<(f64, f64)> {
+        let (Some(&p), Some(&n)) = (self.c.tps.last(), self.c.fps.last()) else {
+            return Vec::new();
+        };
+        if !self.has_both_classes || p <= 0.0 || n <= 0.0 {
+            return Vec::new();
+        }
+        std::iter::once((0.0, 0.0))
+            .chain(
+                self.c
+                    .fps
+                    .iter()
+                    .zip(&self.c.tps)
+                    .map(|(f, t)| (f / n, t / p)),
+            )
+            .collect()
+    }
+
+    /// Precision-recall points `(recall, precision)`, one per distinct threshold, highest
+    /// first (scikit-learn's `precision_recall_curve` in reverse, without its final
+    /// `(0, 1)`). Empty without positives.
+    pub fn pr_points(&self) -> Vec<(f64, f64)> {
+        let Some(&p) = self.c.tps.last() else {
+            return Vec::new();
+        };
+        if p <= 0.0 {
+            return Vec::new();
+        }
+        self.c
+            .fps
+            .iter()
+            .zip(&self.c.tps)
+            .map(|(f, t)| (t / p, if t + f > 0.0 { t / (t + f) } else { 1.0 }))
+            .collect()
+    }
 }
 
 /// How a multiclass ROC AUC is formed (scikit-learn's `multi_class`).
