@@ -174,7 +174,7 @@ fn judge(rule: &GateRule, obs: Option<&Observation>) -> RuleOutcome {
             (false, true) => "<",
             (false, false) => ">",
         };
-        reasons.push(format!("{what} {value} {cmp} threshold {t}"));
+        reasons.push(format!("{what} {value:.6} {cmp} threshold {t}"));
     }
     if rule.min_absolute_change.is_some() || rule.min_relative_change.is_some() {
         match o.champion {
@@ -188,7 +188,7 @@ fn judge(rule: &GateRule, obs: Option<&Observation>) -> RuleOutcome {
                 if let Some(min) = rule.min_absolute_change {
                     let ok = improvement >= min;
                     passed &= ok;
-                    reasons.push(format!("{what} {improvement} {} minimum absolute change {min} over champion {champ}", if ok { ">=" } else { "<" }));
+                    reasons.push(format!("{what} {improvement:.6} {} minimum absolute change {min} over champion {champ:.6}", if ok { ">=" } else { "<" }));
                 }
                 if let Some(min) = rule.min_relative_change {
                     let rel = if champ == 0.0 {
@@ -199,7 +199,7 @@ fn judge(rule: &GateRule, obs: Option<&Observation>) -> RuleOutcome {
                     let ok = rel >= min;
                     passed &= ok;
                     reasons.push(format!(
-                        "relative {what} {rel} {} minimum relative change {min}",
+                        "relative {what} {rel:.6} {} minimum relative change {min}",
                         if ok { ">=" } else { "<" }
                     ));
                 }
@@ -260,7 +260,9 @@ mod tests {
         let passed: Vec<bool> = report.outcomes.iter().map(|o| o.passed).collect();
         assert_eq!(passed, [false, false, true, false]);
         assert!(
-            report.outcomes[0].reason.contains("CI lower bound 0.89"),
+            report.outcomes[0]
+                .reason
+                .contains("CI lower bound 0.890000"),
             "{}",
             report.outcomes[0].reason
         );
