@@ -1,5 +1,6 @@
 //! Metrics with scikit-learn parity (classification, regression, ranking, calibration,
-//! text and language models).
+//! text and language models), plus RAG context precision/recall and IFEval-style
+//! instruction checks.
 //!
 //! Every function follows the conventions of scikit-learn 1.9.1 (`zero_division`, tie
 //! handling, averaging, clipping, `force_finite`), and is checked against a golden corpus
@@ -16,6 +17,8 @@
 
 pub mod calibration;
 pub mod classification;
+pub mod instructions;
+pub mod rag;
 pub mod ranking;
 pub mod regression;
 pub mod text;
@@ -23,6 +26,8 @@ mod util;
 
 pub use calibration::*;
 pub use classification::*;
+pub use instructions::{Adherence, Instruction, adherence};
+pub use rag::{context_precision, context_recall};
 pub use ranking::*;
 pub use regression::*;
 pub use text::*;
