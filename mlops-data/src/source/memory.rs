@@ -47,19 +47,11 @@ impl DataSource for MemorySource {
     }
 
     async fn scan(&self, options: ScanOptions) -> Result<BatchStream> {
-        let indices = match &options.projection {
-            None => None,
-            Some(names) => Some(
-                names
-                    .iter()
-                    .map(|n| {
-                        self.schema.index_of(n).map_err(|_| {
-                            Error::invalid("projected column", n, "a column of the source's schema")
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?,
-            ),
-        };
+        let indices = super::projection_indices(
+            &self.schema,
+            options.projection.as_deref(),
+            &format!("source {}", self.name),
+        )?;
         let mut remaining = options.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
         for batch in &self.batches {

@@ -8,3 +8,27 @@ mod text;
 pub use self::memory::MemorySource;
 pub use self::parquet::ParquetSource;
 pub use self::text::{INFER_RECORDS, TextFormat, TextSource};
+
+use arrow_schema::SchemaRef;
+use mlops_core::{Error, Result};
+
+/// Resolves projected column names to indices of `schema`; the error names the column and
+/// the source.
+pub(crate) fn projection_indices(
+    schema: &SchemaRef,
+    names: Option<&[String]>,
+    source: &str,
+) -> Result<Option<Vec<usize>>> {
+    names
+        .map(|names| {
+            names
+                .iter()
+                .map(|n| {
+                    schema.index_of(n).map_err(|_| {
+                        Error::invalid("projected column", n, format!("a column of {source}"))
+                    })
+                })
+                .collect()
+        })
+        .transpose()
+}

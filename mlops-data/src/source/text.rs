@@ -100,23 +100,11 @@ impl TextSource {
         &self,
         options: &ScanOptions,
     ) -> Result<impl Iterator<Item = Result<RecordBatch>> + Send + 'static> {
-        let projection = match &options.projection {
-            None => None,
-            Some(names) => Some(
-                names
-                    .iter()
-                    .map(|n| {
-                        self.schema.index_of(n).map_err(|_| {
-                            Error::invalid(
-                                "projected column",
-                                n,
-                                format!("a column of {}", self.path.display()),
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?,
-            ),
-        };
+        let projection = super::projection_indices(
+            &self.schema,
+            options.projection.as_deref(),
+            &self.path.display().to_string(),
+        )?;
         let batch = options.batch_size.unwrap_or(DEFAULT_BATCH).max(1);
         let file = open(&self.path)?;
         let (format, path) = (self.format, self.path.clone());
