@@ -11,6 +11,8 @@ echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+echo "== cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --all-features
 echo "== cargo test"
 cargo test --workspace --all-features
 

@@ -8,7 +8,7 @@
 //! - [`fingerprint`]: the content id of a table ([`content_fingerprint`], [`dataset_id`]).
 //! - [`split`]: [`HashSplit`] by XXH64 of an entity key.
 //! - [`dedup`]: exact, keep-first, streaming [`Dedup`].
-//! - [`write`]: atomic Parquet output ([`write_parquet`]).
+//! - [`write`](mod@write): atomic Parquet output ([`write_parquet`]).
 //! - [`validate`]: declarative [`Check`]s and their violation counts.
 
 #![warn(missing_docs)]

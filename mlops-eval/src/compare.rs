@@ -1,6 +1,6 @@
 //! Comparing a candidate with the champion under identical conditions: evaluation
 //! manifests that must match, paired bootstrap confidence intervals, and McNemar's test.
-//! Every resampling is seeded with the frozen [`Rng`](crate::rng::Rng), so the same seed
+//! Every resampling is seeded with the frozen [`Rng`], so the same seed
 //! gives bit-identical results on every machine.
 
 use serde::{Deserialize, Serialize};

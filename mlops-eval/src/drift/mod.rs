@@ -29,6 +29,7 @@ pub mod detector;
 pub mod ks;
 pub mod mmd;
 pub mod special;
+pub mod streaming;
 pub mod wasserstein;
 
 pub use anderson::{AndersonKsampResult, anderson_ksamp};
