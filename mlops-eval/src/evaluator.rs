@@ -1,6 +1,6 @@
-//! The default [`Evaluator`]: a named suite of binary-classification metrics and gates over
-//! an Arrow table of labels, predictions and scores, with the result recorded in a
-//! [`Tracker`] run.
+//! The default [`Evaluator`]: a named suite of metrics (binary, multiclass or regression),
+//! per-slice metrics and gates over an Arrow table of labels, predictions and scores, with
+//! the result recorded in a [`Tracker`] run.
 
 use std::collections::BTreeMap;
 
@@ -16,14 +16,34 @@ use crate::compare::EvalManifest;
 use crate::gates::{GateReport, GateRule, Observation, evaluate_gate};
 use crate::metrics::{self, Average, PrfOptions, ScoreMatrix, ZeroDivision};
 
-/// A named evaluation suite for binary classifiers: every metric below is computed, then
-/// every gate is judged on them.
+/// What kind of model a suite evaluates, which decides its metric set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Task {
+    /// Labels 0/1 with an optional score for class 1: accuracy, balanced accuracy,
+    /// precision, recall, F1, MCC, and with scores ROC AUC, average precision, log loss,
+    /// Brier.
+    #[default]
+    Binary,
+    /// Integer labels: accuracy, balanced accuracy, macro and weighted F1, MCC, Cohen's kappa.
+    Multiclass,
+    /// Float targets and predictions: MAE, MSE, RMSE, MAPE, median absolute error, R²,
+    /// explained variance.
+    Regression,
+}
+
+/// A named evaluation suite: its metrics, optionally one metric per slice of a column, and
+/// gates judged on the metrics.
 #[derive(Clone, Debug, Default)]
-pub struct BinaryClassificationSuite {
+pub struct EvaluationSuite {
     /// The suite's name (recorded with the results).
     pub name: String,
+    /// Which metric set.
+    pub task: Task,
     /// Gates judged on the computed metrics (no champion: threshold rules only).
     pub gates: Vec<GateRule>,
+    /// Compute the primary metric (accuracy, or MAE for regression) per value of this
+    /// string column; reported as `slice/<column>=<value>/<metric>` with a `/count`.
+    pub slice_by: Option<String>,
 }
 
 fn labels(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
@@ -60,6 +80,39 @@ fn labels(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
     })
 }
 
+/// A string (or integer) column as one label per row; nulls become `"null"`.
+fn arrow_cast_strings(col: &dyn Array, name: &str) -> Result<Vec<String>> {
+    Ok(match col.data_type() {
+        DataType::Utf8 => col
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.unwrap_or("null").to_owned())
+            .collect(),
+        DataType::LargeUtf8 => col
+            .as_string::<i64>()
+            .iter()
+            .map(|v| v.unwrap_or("null").to_owned())
+            .collect(),
+        DataType::Int64 => col
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|v| v.map_or("null".into(), |x| x.to_string()))
+            .collect(),
+        DataType::Int32 => col
+            .as_primitive::<Int32Type>()
+            .iter()
+            .map(|v| v.map_or("null".into(), |x| x.to_string()))
+            .collect(),
+        other => {
+            return Err(Error::invalid(
+                format!("type of slice column {name:?}"),
+                other.to_string(),
+                "a string or integer type",
+            ));
+        }
+    })
+}
+
 fn scores(batch: &RecordBatch, name: &str) -> Result<Vec<f64>> {
     let col = batch
         .column_by_name(name)
@@ -89,55 +142,168 @@ fn scores(batch: &RecordBatch, name: &str) -> Result<Vec<f64>> {
     })
 }
 
-impl BinaryClassificationSuite {
-    /// Computes the metrics (positive class 1, `zero_division = 0`).
+impl EvaluationSuite {
+    /// Computes the metrics on `rows` (all rows when `None`): positive class 1 and
+    /// `zero_division = 0` for classification.
+    fn metrics_on(
+        &self,
+        batch: &RecordBatch,
+        columns: &EvalColumns,
+        rows: Option<&[usize]>,
+    ) -> Result<BTreeMap<String, f64>> {
+        let pick = |v: Vec<f64>| match rows {
+            Some(r) => r.iter().map(|&i| v[i]).collect(),
+            None => v,
+        };
+        let pick_i = |v: Vec<i64>| match rows {
+            Some(r) => r.iter().map(|&i| v[i]).collect(),
+            None => v,
+        };
+        let mut m = BTreeMap::new();
+        match self.task {
+            Task::Regression => {
+                let (y, p) = (
+                    pick(scores(batch, &columns.label)?),
+                    pick(scores(batch, &columns.prediction)?),
+                );
+                m.insert("mae".into(), metrics::mean_absolute_error(&y, &p, None)?);
+                m.insert("mse".into(), metrics::mean_squared_error(&y, &p, None)?);
+                m.insert(
+                    "rmse".into(),
+                    metrics::root_mean_squared_error(&y, &p, None)?,
+                );
+                m.insert(
+                    "mape".into(),
+                    metrics::mean_absolute_percentage_error(&y, &p, None)?,
+                );
+                m.insert(
+                    "median_absolute_error".into(),
+                    metrics::median_absolute_error(&y, &p, None)?,
+                );
+                m.insert("r2".into(), metrics::r2_score(&y, &p, None, true)?);
+                m.insert(
+                    "explained_variance".into(),
+                    metrics::explained_variance_score(&y, &p, None, true)?,
+                );
+            }
+            Task::Multiclass => {
+                let (y, p) = (
+                    pick_i(labels(batch, &columns.label)?),
+                    pick_i(labels(batch, &columns.prediction)?),
+                );
+                let opts = |average| PrfOptions {
+                    average,
+                    zero_division: ZeroDivision::Zero,
+                    ..Default::default()
+                };
+                m.insert(
+                    "accuracy".into(),
+                    metrics::accuracy_score(&y, &p, true, None)?,
+                );
+                m.insert(
+                    "balanced_accuracy".into(),
+                    metrics::balanced_accuracy_score(&y, &p, None, false)?,
+                );
+                m.insert(
+                    "f1_macro".into(),
+                    metrics::f1_score(&y, &p, &opts(Average::Macro))?,
+                );
+                m.insert(
+                    "f1_weighted".into(),
+                    metrics::f1_score(&y, &p, &opts(Average::Weighted))?,
+                );
+                m.insert(
+                    "matthews_corrcoef".into(),
+                    metrics::matthews_corrcoef(&y, &p, None)?,
+                );
+                m.insert(
+                    "cohen_kappa".into(),
+                    metrics::cohen_kappa_score(&y, &p, &Default::default())?,
+                );
+            }
+            Task::Binary => {
+                let (y, p) = (
+                    pick_i(labels(batch, &columns.label)?),
+                    pick_i(labels(batch, &columns.prediction)?),
+                );
+                let prf = PrfOptions {
+                    average: Average::Binary,
+                    zero_division: ZeroDivision::Zero,
+                    ..Default::default()
+                };
+                m.insert(
+                    "accuracy".into(),
+                    metrics::accuracy_score(&y, &p, true, None)?,
+                );
+                m.insert(
+                    "balanced_accuracy".into(),
+                    metrics::balanced_accuracy_score(&y, &p, None, false)?,
+                );
+                m.insert("precision".into(), metrics::precision_score(&y, &p, &prf)?);
+                m.insert("recall".into(), metrics::recall_score(&y, &p, &prf)?);
+                m.insert("f1".into(), metrics::f1_score(&y, &p, &prf)?);
+                m.insert(
+                    "matthews_corrcoef".into(),
+                    metrics::matthews_corrcoef(&y, &p, None)?,
+                );
+                if let Some(score) = &columns.score {
+                    let s = pick(scores(batch, score)?);
+                    let col = ScoreMatrix::column(&s);
+                    m.insert(
+                        "roc_auc".into(),
+                        metrics::roc_auc_score(&y, col, &Default::default())?,
+                    );
+                    m.insert(
+                        "average_precision".into(),
+                        metrics::average_precision_score(&y, col, &Default::default())?,
+                    );
+                    m.insert(
+                        "log_loss".into(),
+                        metrics::log_loss(&y, col, &Default::default())?,
+                    );
+                    m.insert(
+                        "brier".into(),
+                        metrics::brier_score_loss(&y, col, &Default::default())?,
+                    );
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// Computes the metrics, and the primary metric per slice when `slice_by` is set.
     pub fn metrics(
         &self,
         batch: &RecordBatch,
         columns: &EvalColumns,
     ) -> Result<BTreeMap<String, f64>> {
-        let y = labels(batch, &columns.label)?;
-        let p = labels(batch, &columns.prediction)?;
-        let prf = PrfOptions {
-            average: Average::Binary,
-            zero_division: ZeroDivision::Zero,
-            ..Default::default()
-        };
-        let mut m = BTreeMap::new();
-        m.insert(
-            "accuracy".into(),
-            metrics::accuracy_score(&y, &p, true, None)?,
-        );
-        m.insert(
-            "balanced_accuracy".into(),
-            metrics::balanced_accuracy_score(&y, &p, None, false)?,
-        );
-        m.insert("precision".into(), metrics::precision_score(&y, &p, &prf)?);
-        m.insert("recall".into(), metrics::recall_score(&y, &p, &prf)?);
-        m.insert("f1".into(), metrics::f1_score(&y, &p, &prf)?);
-        m.insert(
-            "matthews_corrcoef".into(),
-            metrics::matthews_corrcoef(&y, &p, None)?,
-        );
-        if let Some(score) = &columns.score {
-            let s = scores(batch, score)?;
-            let col = ScoreMatrix::column(&s);
-            m.insert(
-                "roc_auc".into(),
-                metrics::roc_auc_score(&y, col, &Default::default())?,
-            );
-            m.insert(
-                "average_precision".into(),
-                metrics::average_precision_score(&y, col, &Default::default())?,
-            );
-            m.insert(
-                "log_loss".into(),
-                metrics::log_loss(&y, col, &Default::default())?,
-            );
-            m.insert(
-                "brier".into(),
-                metrics::brier_score_loss(&y, col, &Default::default())?,
-            );
+        let mut m = self.metrics_on(batch, columns, None)?;
+        if let Some(col) = &self.slice_by {
+            let primary = if self.task == Task::Regression {
+                "mae"
+            } else {
+                "accuracy"
+            };
+            let values = batch
+                .column_by_name(col)
+                .ok_or_else(|| Error::invalid("slice column", col, "a column of the table"))?;
+            let values = arrow_cast_strings(values.as_ref(), col)?;
+            let segments: Vec<&str> = values.iter().map(String::as_str).collect();
+            let slices = crate::slices::by_segment(&segments, |rows| {
+                self.metrics_on(batch, columns, Some(rows))?
+                    .get(primary)
+                    .copied()
+                    .ok_or_else(|| Error::invalid("slice metric", primary, "a metric of the suite"))
+            })?;
+            for (name, v) in slices {
+                if name == "*" {
+                    continue;
+                }
+                m.insert(format!("slice/{col}={name}/count"), v.count as f64);
+                if let Some(value) = v.value {
+                    m.insert(format!("slice/{col}={name}/{primary}"), value);
+                }
+            }
         }
         Ok(m)
     }
@@ -166,7 +332,7 @@ impl BinaryClassificationSuite {
     }
 }
 
-impl Evaluator for BinaryClassificationSuite {
+impl Evaluator for EvaluationSuite {
     fn name(&self) -> &str {
         &self.name
     }
@@ -252,12 +418,13 @@ mod tests {
 
     #[test]
     fn the_suite_computes_metrics_and_judges_gates() {
-        let suite = BinaryClassificationSuite {
+        let suite = EvaluationSuite {
             name: "offline".into(),
             gates: vec![
                 GateRule::threshold("accuracy", Direction::GreaterIsBetter, 0.6),
                 GateRule::threshold("roc_auc", Direction::GreaterIsBetter, 0.95),
             ],
+            ..Default::default()
         };
         let cols = EvalColumns {
             label: "y".into(),
@@ -284,6 +451,61 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("nope")
+        );
+    }
+
+    #[test]
+    fn regression_and_multiclass_suites_and_slices() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("y", DataType::Float64, false),
+            Field::new("pred", DataType::Float64, false),
+            Field::new("country", DataType::Utf8, false),
+        ]));
+        let b = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0])),
+                Arc::new(Float64Array::from(vec![1.5, 2.0, 2.0, 4.0])),
+                Arc::new(arrow_array::StringArray::from(vec!["fr", "fr", "de", "de"])),
+            ],
+        )
+        .unwrap();
+        let suite = EvaluationSuite {
+            name: "reg".into(),
+            task: Task::Regression,
+            slice_by: Some("country".into()),
+            ..Default::default()
+        };
+        let cols = EvalColumns {
+            label: "y".into(),
+            prediction: "pred".into(),
+            score: None,
+        };
+        let m = suite.metrics(&b, &cols).unwrap();
+        assert_eq!(m["mae"], 0.375);
+        assert_eq!(m["slice/country=fr/mae"], 0.25);
+        assert_eq!(m["slice/country=de/mae"], 0.5);
+        assert_eq!(m["slice/country=de/count"], 2.0);
+
+        let multi = EvaluationSuite {
+            name: "mc".into(),
+            task: Task::Multiclass,
+            ..Default::default()
+        };
+        let m = multi
+            .metrics(
+                &table(),
+                &EvalColumns {
+                    label: "y".into(),
+                    prediction: "pred".into(),
+                    score: None,
+                },
+            )
+            .unwrap();
+        assert!(
+            (m["accuracy"] - 4.0 / 6.0).abs() < 1e-15
+                && m.contains_key("f1_macro")
+                && m.contains_key("cohen_kappa")
         );
     }
 }
