@@ -4,9 +4,11 @@
 //! dataset's id, and deterministic leakage-free splits. Validation, dedup, dataset versions
 //! and feature pipelines grow here next.
 //!
-//! - [`source`]: [`MemorySource`], [`ParquetSource`], [`TextSource`] (CSV, JSON lines).
+//! - [`source`]: [`MemorySource`], [`ParquetSource`], [`IpcSource`], [`TextSource`] (CSV,
+//!   JSON lines).
 //! - [`fingerprint`]: the content id of a table ([`content_fingerprint`], [`dataset_id`]).
 //! - [`split`]: [`HashSplit`] by XXH64 of an entity key.
+//! - [`leakage`]: time splits with a gap, and the leakage report of a split.
 //! - [`dedup`]: exact, keep-first, streaming [`Dedup`].
 //! - [`write`](mod@write): atomic Parquet output ([`write_parquet`]).
 //! - [`validate`]: declarative [`Check`]s and their violation counts.
@@ -15,6 +17,7 @@
 
 pub mod dedup;
 pub mod fingerprint;
+pub mod leakage;
 pub mod source;
 pub mod split;
 pub mod validate;
@@ -22,7 +25,8 @@ pub mod write;
 
 pub use dedup::{Dedup, DedupReport};
 pub use fingerprint::{content_fingerprint, dataset_id};
-pub use source::{MemorySource, ParquetSource, TextFormat, TextSource};
+pub use leakage::{LeakageReport, TimeSplit, leakage_report};
+pub use source::{IpcSource, MemorySource, ParquetSource, TextFormat, TextSource};
 pub use split::{HashSplit, Split};
 pub use validate::{Check, count_violations};
 pub use write::{WriteOptions, write_parquet};

@@ -1,10 +1,12 @@
-//! [`DataSource`](mlops_core::DataSource) implementations: in-memory tables, Parquet, CSV and
-//! JSON-lines files.
+//! [`DataSource`](mlops_core::DataSource) implementations: in-memory tables, Parquet, Arrow
+//! IPC, CSV and JSON-lines files.
 
+mod ipc;
 mod memory;
 mod parquet;
 mod text;
 
+pub use self::ipc::IpcSource;
 pub use self::memory::MemorySource;
 pub use self::parquet::ParquetSource;
 pub use self::text::{INFER_RECORDS, TextFormat, TextSource};
