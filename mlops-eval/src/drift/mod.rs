@@ -28,6 +28,7 @@ pub mod cvm;
 pub mod detector;
 pub mod ks;
 pub mod mmd;
+pub mod profile;
 pub mod special;
 pub mod streaming;
 pub mod wasserstein;
