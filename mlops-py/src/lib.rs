@@ -3,6 +3,7 @@
 //! exception class (`mlops.NotFoundError`, `mlops.ValidationError`, ...).
 
 mod errors;
+mod stats;
 mod store;
 
 use pyo3::prelude::*;
@@ -32,5 +33,6 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_model_ref, m)?)?;
     m.add_class::<store::PyStore>()?;
     m.add_class::<store::PyRun>()?;
+    stats::register(m)?;
     Ok(())
 }

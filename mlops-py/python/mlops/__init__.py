@@ -12,6 +12,7 @@ content-addressed artifacts, no server.
 
 import os
 
+from . import drift, metrics
 from ._mlops import Run, Store, parse_model_ref, version
 from .exceptions import (
     AlreadyExistsError,
@@ -56,6 +57,8 @@ __all__ = [
     "StoreError",
     "ValidationError",
     "__version__",
+    "drift",
+    "metrics",
     "get_store",
     "parse_model_ref",
     "start_run",

@@ -1,0 +1,233 @@
+//! Metrics and drift statistics with scikit-learn's and scipy's names and signatures, so a
+//! user can swap an import. Inputs are any Python sequences (lists, NumPy arrays); the work
+//! runs with the GIL released.
+
+use mlops_eval::drift::{Alternative, KsMethod, KsOptions};
+use mlops_eval::metrics::{self, Average, PrfOptions, ScoreMatrix, ZeroDivision};
+use pyo3::prelude::*;
+
+use crate::errors::to_py;
+
+fn invalid(what: &'static str, value: &str, expected: &'static str) -> PyErr {
+    to_py(mlops_core::Error::invalid(what, value, expected))
+}
+
+fn average(a: &str) -> PyResult<Average> {
+    Ok(match a {
+        "binary" => Average::Binary,
+        "micro" => Average::Micro,
+        "macro" => Average::Macro,
+        "weighted" => Average::Weighted,
+        other => {
+            return Err(invalid(
+                "average",
+                other,
+                "\"binary\", \"micro\", \"macro\" or \"weighted\"",
+            ));
+        }
+    })
+}
+
+fn zero_division(z: &Bound<'_, PyAny>) -> PyResult<ZeroDivision> {
+    if let Ok(s) = z.extract::<String>() {
+        return if s == "warn" {
+            Ok(ZeroDivision::Warn)
+        } else {
+            Err(invalid("zero_division", &s, "\"warn\", 0, 1 or nan"))
+        };
+    }
+    let v: f64 = z.extract()?;
+    if v.is_nan() {
+        Ok(ZeroDivision::NaN)
+    } else if v == 0.0 {
+        Ok(ZeroDivision::Zero)
+    } else if v == 1.0 {
+        Ok(ZeroDivision::One)
+    } else {
+        Err(invalid(
+            "zero_division",
+            &v.to_string(),
+            "\"warn\", 0, 1 or nan",
+        ))
+    }
+}
+
+macro_rules! prf {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[pyfunction]
+        #[pyo3(signature = (y_true, y_pred, *, average = "binary", pos_label = 1, sample_weight = None, zero_division = None))]
+        pub fn $name(
+            py: Python<'_>,
+            y_true: Vec<i64>,
+            y_pred: Vec<i64>,
+            average: &str,
+            pos_label: i64,
+            sample_weight: Option<Vec<f64>>,
+            zero_division: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<f64> {
+            let zd = match zero_division {
+                Some(z) => self::zero_division(z)?,
+                None => ZeroDivision::Warn,
+            };
+            let avg = self::average(average)?;
+            py.detach(|| {
+                let opts = PrfOptions { average: avg, zero_division: zd, sample_weight: sample_weight.as_deref(), pos_label, ..Default::default() };
+                metrics::$name(&y_true, &y_pred, &opts)
+            })
+            .map_err(to_py)
+        }
+    };
+}
+
+prf!(precision_score, "scikit-learn's `precision_score`.");
+prf!(recall_score, "scikit-learn's `recall_score`.");
+prf!(f1_score, "scikit-learn's `f1_score`.");
+
+/// scikit-learn's `accuracy_score`.
+#[pyfunction]
+#[pyo3(signature = (y_true, y_pred, *, normalize = true, sample_weight = None))]
+pub fn accuracy_score(
+    py: Python<'_>,
+    y_true: Vec<i64>,
+    y_pred: Vec<i64>,
+    normalize: bool,
+    sample_weight: Option<Vec<f64>>,
+) -> PyResult<f64> {
+    py.detach(|| metrics::accuracy_score(&y_true, &y_pred, normalize, sample_weight.as_deref()))
+        .map_err(to_py)
+}
+
+/// scikit-learn's `roc_auc_score` for a binary target and the positive class's scores.
+#[pyfunction]
+#[pyo3(signature = (y_true, y_score, *, sample_weight = None))]
+pub fn roc_auc_score(
+    py: Python<'_>,
+    y_true: Vec<i64>,
+    y_score: Vec<f64>,
+    sample_weight: Option<Vec<f64>>,
+) -> PyResult<f64> {
+    py.detach(|| {
+        let opts = metrics::RocAucOptions {
+            sample_weight: sample_weight.as_deref(),
+            ..Default::default()
+        };
+        metrics::roc_auc_score(&y_true, ScoreMatrix::column(&y_score), &opts)
+    })
+    .map_err(to_py)
+}
+
+/// scikit-learn's `log_loss` for a binary target and the positive class's probabilities.
+#[pyfunction]
+#[pyo3(signature = (y_true, y_pred, *, sample_weight = None))]
+pub fn log_loss(
+    py: Python<'_>,
+    y_true: Vec<i64>,
+    y_pred: Vec<f64>,
+    sample_weight: Option<Vec<f64>>,
+) -> PyResult<f64> {
+    py.detach(|| {
+        let opts = metrics::LogLossOptions {
+            sample_weight: sample_weight.as_deref(),
+            ..Default::default()
+        };
+        metrics::log_loss(&y_true, ScoreMatrix::column(&y_pred), &opts)
+    })
+    .map_err(to_py)
+}
+
+/// scikit-learn's `mean_absolute_error`.
+#[pyfunction]
+#[pyo3(signature = (y_true, y_pred, *, sample_weight = None))]
+pub fn mean_absolute_error(
+    py: Python<'_>,
+    y_true: Vec<f64>,
+    y_pred: Vec<f64>,
+    sample_weight: Option<Vec<f64>>,
+) -> PyResult<f64> {
+    py.detach(|| metrics::mean_absolute_error(&y_true, &y_pred, sample_weight.as_deref()))
+        .map_err(to_py)
+}
+
+/// scikit-learn's `r2_score`.
+#[pyfunction]
+#[pyo3(signature = (y_true, y_pred, *, sample_weight = None, force_finite = true))]
+pub fn r2_score(
+    py: Python<'_>,
+    y_true: Vec<f64>,
+    y_pred: Vec<f64>,
+    sample_weight: Option<Vec<f64>>,
+    force_finite: bool,
+) -> PyResult<f64> {
+    py.detach(|| metrics::r2_score(&y_true, &y_pred, sample_weight.as_deref(), force_finite))
+        .map_err(to_py)
+}
+
+/// scipy's `ks_2samp`: `(statistic, pvalue)`.
+#[pyfunction]
+#[pyo3(signature = (data1, data2, alternative = "two-sided", method = "auto"))]
+pub fn ks_2samp(
+    py: Python<'_>,
+    data1: Vec<f64>,
+    data2: Vec<f64>,
+    alternative: &str,
+    method: &str,
+) -> PyResult<(f64, f64)> {
+    let alternative = match alternative {
+        "two-sided" => Alternative::TwoSided,
+        "less" => Alternative::Less,
+        "greater" => Alternative::Greater,
+        other => {
+            return Err(invalid(
+                "alternative",
+                other,
+                "\"two-sided\", \"less\" or \"greater\"",
+            ));
+        }
+    };
+    let method = match method {
+        "auto" => KsMethod::Auto,
+        "exact" => KsMethod::Exact,
+        "asymp" => KsMethod::Asymp,
+        other => return Err(invalid("method", other, "\"auto\", \"exact\" or \"asymp\"")),
+    };
+    let r = py
+        .detach(|| {
+            mlops_eval::drift::ks_2samp(
+                &data1,
+                &data2,
+                &KsOptions {
+                    alternative,
+                    method,
+                },
+            )
+        })
+        .map_err(to_py)?;
+    Ok((r.statistic, r.p_value))
+}
+
+/// scipy's `wasserstein_distance` (unweighted).
+#[pyfunction]
+pub fn wasserstein_distance(
+    py: Python<'_>,
+    u_values: Vec<f64>,
+    v_values: Vec<f64>,
+) -> PyResult<f64> {
+    py.detach(|| mlops_eval::drift::wasserstein_distance(&u_values, &v_values))
+        .map_err(to_py)
+}
+
+/// Registers the functions in the extension module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(accuracy_score, m)?)?;
+    m.add_function(wrap_pyfunction!(precision_score, m)?)?;
+    m.add_function(wrap_pyfunction!(recall_score, m)?)?;
+    m.add_function(wrap_pyfunction!(f1_score, m)?)?;
+    m.add_function(wrap_pyfunction!(roc_auc_score, m)?)?;
+    m.add_function(wrap_pyfunction!(log_loss, m)?)?;
+    m.add_function(wrap_pyfunction!(mean_absolute_error, m)?)?;
+    m.add_function(wrap_pyfunction!(r2_score, m)?)?;
+    m.add_function(wrap_pyfunction!(ks_2samp, m)?)?;
+    m.add_function(wrap_pyfunction!(wasserstein_distance, m)?)?;
+    Ok(())
+}
