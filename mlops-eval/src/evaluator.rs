@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType;
 use mlops_core::{
     Error, EvalColumns, EvalResult, Evaluator, Metric, Param, Result, RunId, Tracker, now_ms,
@@ -46,17 +46,23 @@ pub struct EvaluationSuite {
     pub slice_by: Option<String>,
 }
 
-fn labels(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
+/// A column that must exist and hold no null; the errors name the column and the row.
+fn required<'a>(batch: &'a RecordBatch, name: &str, what: &'static str) -> Result<&'a ArrayRef> {
     let col = batch
         .column_by_name(name)
-        .ok_or_else(|| Error::invalid("label column", name, "a column of the table"))?;
+        .ok_or_else(|| Error::invalid(format!("{what} column"), name, "a column of the table"))?;
     if let Some(row) = (0..col.len()).find(|&r| col.is_null(r)) {
         return Err(Error::invalid(
             format!("column {name:?} at row {row}"),
             "null",
-            "a label",
+            format!("a {what}"),
         ));
     }
+    Ok(col)
+}
+
+fn labels(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
+    let col = required(batch, name, "label")?;
     Ok(match col.data_type() {
         DataType::Int64 => col.as_primitive::<Int64Type>().values().to_vec(),
         DataType::Int32 => col
@@ -114,16 +120,7 @@ fn arrow_cast_strings(col: &dyn Array, name: &str) -> Result<Vec<String>> {
 }
 
 fn scores(batch: &RecordBatch, name: &str) -> Result<Vec<f64>> {
-    let col = batch
-        .column_by_name(name)
-        .ok_or_else(|| Error::invalid("score column", name, "a column of the table"))?;
-    if let Some(row) = (0..col.len()).find(|&r| col.is_null(r)) {
-        return Err(Error::invalid(
-            format!("column {name:?} at row {row}"),
-            "null",
-            "a score",
-        ));
-    }
+    let col = required(batch, name, "score")?;
     Ok(match col.data_type() {
         DataType::Float64 => col.as_primitive::<Float64Type>().values().to_vec(),
         DataType::Float32 => col
@@ -142,55 +139,96 @@ fn scores(batch: &RecordBatch, name: &str) -> Result<Vec<f64>> {
     })
 }
 
+/// The columns a suite reads, extracted once so slices reuse them.
+enum Columns {
+    Classes {
+        y: Vec<i64>,
+        p: Vec<i64>,
+        s: Option<Vec<f64>>,
+    },
+    Values {
+        y: Vec<f64>,
+        p: Vec<f64>,
+    },
+}
+
+impl Columns {
+    /// The same columns restricted to `rows`.
+    fn subset(&self, rows: &[usize]) -> Columns {
+        fn pick<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
+            rows.iter().map(|&i| v[i]).collect()
+        }
+        match self {
+            Columns::Classes { y, p, s } => Columns::Classes {
+                y: pick(y, rows),
+                p: pick(p, rows),
+                s: s.as_ref().map(|s| pick(s, rows)),
+            },
+            Columns::Values { y, p } => Columns::Values {
+                y: pick(y, rows),
+                p: pick(p, rows),
+            },
+        }
+    }
+}
+
 impl EvaluationSuite {
-    /// Computes the metrics on `rows` (all rows when `None`): positive class 1 and
+    /// Reads the columns the task needs, once.
+    fn read(&self, batch: &RecordBatch, columns: &EvalColumns) -> Result<Columns> {
+        Ok(match self.task {
+            Task::Regression => Columns::Values {
+                y: scores(batch, &columns.label)?,
+                p: scores(batch, &columns.prediction)?,
+            },
+            Task::Binary | Task::Multiclass => Columns::Classes {
+                y: labels(batch, &columns.label)?,
+                p: labels(batch, &columns.prediction)?,
+                s: match (&columns.score, self.task) {
+                    (Some(score), Task::Binary) => Some(scores(batch, score)?),
+                    _ => None,
+                },
+            },
+        })
+    }
+
+    /// Computes the metrics on already-read columns: positive class 1 and
     /// `zero_division = 0` for classification.
-    fn metrics_on(
-        &self,
-        batch: &RecordBatch,
-        columns: &EvalColumns,
-        rows: Option<&[usize]>,
-    ) -> Result<BTreeMap<String, f64>> {
-        let pick = |v: Vec<f64>| match rows {
-            Some(r) => r.iter().map(|&i| v[i]).collect(),
-            None => v,
-        };
-        let pick_i = |v: Vec<i64>| match rows {
-            Some(r) => r.iter().map(|&i| v[i]).collect(),
-            None => v,
-        };
+    fn compute(&self, data: &Columns) -> Result<BTreeMap<String, f64>> {
         let mut m = BTreeMap::new();
         match self.task {
             Task::Regression => {
-                let (y, p) = (
-                    pick(scores(batch, &columns.label)?),
-                    pick(scores(batch, &columns.prediction)?),
-                );
-                m.insert("mae".into(), metrics::mean_absolute_error(&y, &p, None)?);
-                m.insert("mse".into(), metrics::mean_squared_error(&y, &p, None)?);
-                m.insert(
-                    "rmse".into(),
-                    metrics::root_mean_squared_error(&y, &p, None)?,
-                );
+                let Columns::Values { y, p } = data else {
+                    return Err(Error::invalid(
+                        "columns",
+                        "labels",
+                        "values for a regression suite",
+                    ));
+                };
+                m.insert("mae".into(), metrics::mean_absolute_error(y, p, None)?);
+                m.insert("mse".into(), metrics::mean_squared_error(y, p, None)?);
+                m.insert("rmse".into(), metrics::root_mean_squared_error(y, p, None)?);
                 m.insert(
                     "mape".into(),
-                    metrics::mean_absolute_percentage_error(&y, &p, None)?,
+                    metrics::mean_absolute_percentage_error(y, p, None)?,
                 );
                 m.insert(
                     "median_absolute_error".into(),
-                    metrics::median_absolute_error(&y, &p, None)?,
+                    metrics::median_absolute_error(y, p, None)?,
                 );
-                m.insert("r2".into(), metrics::r2_score(&y, &p, None, true)?);
+                m.insert("r2".into(), metrics::r2_score(y, p, None, true)?);
                 m.insert(
                     "explained_variance".into(),
-                    metrics::explained_variance_score(&y, &p, None, true)?,
+                    metrics::explained_variance_score(y, p, None, true)?,
                 );
             }
             Task::Multiclass => {
-                let (y, p) = (
-                    pick_i(labels(batch, &columns.label)?),
-                    pick_i(labels(batch, &columns.prediction)?),
-                );
+                let Columns::Classes { y, p, .. } = data else {
+                    return Err(Error::invalid(
+                        "columns",
+                        "values",
+                        "labels for a classification suite",
+                    ));
+                };
                 let opts = |average| PrfOptions {
                     average,
                     zero_division: ZeroDivision::Zero,
@@ -198,34 +236,37 @@ impl EvaluationSuite {
                 };
                 m.insert(
                     "accuracy".into(),
-                    metrics::accuracy_score(&y, &p, true, None)?,
+                    metrics::accuracy_score(y, p, true, None)?,
                 );
                 m.insert(
                     "balanced_accuracy".into(),
-                    metrics::balanced_accuracy_score(&y, &p, None, false)?,
+                    metrics::balanced_accuracy_score(y, p, None, false)?,
                 );
                 m.insert(
                     "f1_macro".into(),
-                    metrics::f1_score(&y, &p, &opts(Average::Macro))?,
+                    metrics::f1_score(y, p, &opts(Average::Macro))?,
                 );
                 m.insert(
                     "f1_weighted".into(),
-                    metrics::f1_score(&y, &p, &opts(Average::Weighted))?,
+                    metrics::f1_score(y, p, &opts(Average::Weighted))?,
                 );
                 m.insert(
                     "matthews_corrcoef".into(),
-                    metrics::matthews_corrcoef(&y, &p, None)?,
+                    metrics::matthews_corrcoef(y, p, None)?,
                 );
                 m.insert(
                     "cohen_kappa".into(),
-                    metrics::cohen_kappa_score(&y, &p, &Default::default())?,
+                    metrics::cohen_kappa_score(y, p, &Default::default())?,
                 );
             }
             Task::Binary => {
-                let (y, p) = (
-                    pick_i(labels(batch, &columns.label)?),
-                    pick_i(labels(batch, &columns.prediction)?),
-                );
+                let Columns::Classes { y, p, s } = data else {
+                    return Err(Error::invalid(
+                        "columns",
+                        "values",
+                        "labels for a classification suite",
+                    ));
+                };
                 let prf = PrfOptions {
                     average: Average::Binary,
                     zero_division: ZeroDivision::Zero,
@@ -233,37 +274,36 @@ impl EvaluationSuite {
                 };
                 m.insert(
                     "accuracy".into(),
-                    metrics::accuracy_score(&y, &p, true, None)?,
+                    metrics::accuracy_score(y, p, true, None)?,
                 );
                 m.insert(
                     "balanced_accuracy".into(),
-                    metrics::balanced_accuracy_score(&y, &p, None, false)?,
+                    metrics::balanced_accuracy_score(y, p, None, false)?,
                 );
-                m.insert("precision".into(), metrics::precision_score(&y, &p, &prf)?);
-                m.insert("recall".into(), metrics::recall_score(&y, &p, &prf)?);
-                m.insert("f1".into(), metrics::f1_score(&y, &p, &prf)?);
+                m.insert("precision".into(), metrics::precision_score(y, p, &prf)?);
+                m.insert("recall".into(), metrics::recall_score(y, p, &prf)?);
+                m.insert("f1".into(), metrics::f1_score(y, p, &prf)?);
                 m.insert(
                     "matthews_corrcoef".into(),
-                    metrics::matthews_corrcoef(&y, &p, None)?,
+                    metrics::matthews_corrcoef(y, p, None)?,
                 );
-                if let Some(score) = &columns.score {
-                    let s = pick(scores(batch, score)?);
-                    let col = ScoreMatrix::column(&s);
+                if let Some(s) = s {
+                    let col = ScoreMatrix::column(s);
                     m.insert(
                         "roc_auc".into(),
-                        metrics::roc_auc_score(&y, col, &Default::default())?,
+                        metrics::roc_auc_score(y, col, &Default::default())?,
                     );
                     m.insert(
                         "average_precision".into(),
-                        metrics::average_precision_score(&y, col, &Default::default())?,
+                        metrics::average_precision_score(y, col, &Default::default())?,
                     );
                     m.insert(
                         "log_loss".into(),
-                        metrics::log_loss(&y, col, &Default::default())?,
+                        metrics::log_loss(y, col, &Default::default())?,
                     );
                     m.insert(
                         "brier".into(),
-                        metrics::brier_score_loss(&y, col, &Default::default())?,
+                        metrics::brier_score_loss(y, col, &Default::default())?,
                     );
                 }
             }
@@ -277,7 +317,8 @@ impl EvaluationSuite {
         batch: &RecordBatch,
         columns: &EvalColumns,
     ) -> Result<BTreeMap<String, f64>> {
-        let mut m = self.metrics_on(batch, columns, None)?;
+        let data = self.read(batch, columns)?;
+        let mut m = self.compute(&data)?;
         if let Some(col) = &self.slice_by {
             let primary = if self.task == Task::Regression {
                 "mae"
@@ -290,7 +331,7 @@ impl EvaluationSuite {
             let values = arrow_cast_strings(values.as_ref(), col)?;
             let segments: Vec<&str> = values.iter().map(String::as_str).collect();
             let slices = crate::slices::by_segment(&segments, |rows| {
-                self.metrics_on(batch, columns, Some(rows))?
+                self.compute(&data.subset(rows))?
                     .get(primary)
                     .copied()
                     .ok_or_else(|| Error::invalid("slice metric", primary, "a metric of the suite"))

@@ -55,21 +55,10 @@ impl IpcSource {
         )?;
         let reader = Self::reader(&self.path, projection)?;
         let path = self.path.clone();
-        let mut remaining = options.limit.unwrap_or(usize::MAX);
-        Ok(reader.map_while(move |b| {
-            if remaining == 0 {
-                return None;
-            }
-            Some(b.map_err(|e| ipc_err(&path, e)).map(|b| {
-                let b = if b.num_rows() > remaining {
-                    b.slice(0, remaining)
-                } else {
-                    b
-                };
-                remaining -= b.num_rows();
-                b
-            }))
-        }))
+        Ok(super::limit_rows(
+            reader.map(move |b| b.map_err(|e| ipc_err(&path, e))),
+            options.limit,
+        ))
     }
 }
 

@@ -52,24 +52,18 @@ impl DataSource for MemorySource {
             options.projection.as_deref(),
             &format!("source {}", self.name),
         )?;
-        let mut remaining = options.limit.unwrap_or(usize::MAX);
-        let mut out = Vec::new();
-        for batch in &self.batches {
-            if remaining == 0 {
-                break;
-            }
-            let mut b = match &indices {
+        let projected: Vec<Result<RecordBatch>> = self
+            .batches
+            .iter()
+            .map(|batch| match &indices {
                 Some(ix) => batch
                     .project(ix)
-                    .map_err(|e| Error::invalid("projection", format!("{ix:?}"), e.to_string()))?,
-                None => batch.clone(),
-            };
-            if b.num_rows() > remaining {
-                b = b.slice(0, remaining);
-            }
-            remaining -= b.num_rows();
-            out.push(Ok(b));
-        }
+                    .map_err(|e| Error::invalid("projection", format!("{ix:?}"), e.to_string())),
+                None => Ok(batch.clone()),
+            })
+            .collect();
+        let out: Vec<Result<RecordBatch>> =
+            super::limit_rows(projected.into_iter(), options.limit).collect();
         Ok(futures::stream::iter(out).boxed())
     }
 }

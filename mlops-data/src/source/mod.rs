@@ -11,6 +11,7 @@ pub use self::memory::MemorySource;
 pub use self::parquet::ParquetSource;
 pub use self::text::{INFER_RECORDS, TextFormat, TextSource};
 
+use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use mlops_core::{Error, Result};
 
@@ -33,4 +34,30 @@ pub(crate) fn projection_indices(
                 .collect()
         })
         .transpose()
+}
+
+/// Stops an iterator of batches after `limit` rows (slicing the last batch), so every source
+/// applies `ScanOptions::limit` the same way. An error passes through and counts no rows.
+pub(crate) fn limit_rows<I>(
+    batches: I,
+    limit: Option<usize>,
+) -> impl Iterator<Item = Result<RecordBatch>> + Send + 'static
+where
+    I: Iterator<Item = Result<RecordBatch>> + Send + 'static,
+{
+    let mut remaining = limit.unwrap_or(usize::MAX);
+    batches.map_while(move |b| {
+        if remaining == 0 {
+            return None;
+        }
+        Some(b.map(|b| {
+            let b = if b.num_rows() > remaining {
+                b.slice(0, remaining)
+            } else {
+                b
+            };
+            remaining -= b.num_rows();
+            b
+        }))
+    })
 }

@@ -124,26 +124,14 @@ impl TextSource {
                         .map_err(|e| text_err(format, &path, e))?,
                 ),
             };
-        let mut remaining = options.limit.unwrap_or(usize::MAX);
-        Ok(inner.map_while(move |b| {
-            if remaining == 0 {
-                return None;
+        let batches = inner.map(move |b| {
+            let b = b.map_err(|e| text_err(format, &path, e))?;
+            match &projection {
+                Some(ix) => b.project(ix).map_err(|e| text_err(format, &path, e)),
+                None => Ok(b),
             }
-            let out = b.map_err(|e| text_err(format, &path, e)).and_then(|b| {
-                let b = match &projection {
-                    Some(ix) => b.project(ix).map_err(|e| text_err(format, &path, e))?,
-                    None => b,
-                };
-                let b = if b.num_rows() > remaining {
-                    b.slice(0, remaining)
-                } else {
-                    b
-                };
-                remaining -= b.num_rows();
-                Ok(b)
-            });
-            Some(out)
-        }))
+        });
+        Ok(super::limit_rows(batches, options.limit))
     }
 }
 
