@@ -83,6 +83,10 @@ pub enum Error {
     /// The store was closed or its background writer stopped.
     #[error("store closed: {0}")]
     Closed(String),
+
+    /// Training or inference failed inside the compute backend.
+    #[error("training failed: {0}")]
+    Training(String),
 }
 
 impl Error {

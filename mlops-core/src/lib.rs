@@ -42,9 +42,14 @@ pub mod downsample;
 pub mod drift;
 pub mod error;
 pub mod eval;
+pub mod factory;
+pub mod features;
 pub mod ids;
+#[cfg(feature = "burn")]
+pub mod learn;
 pub mod lineage;
 pub mod registry;
+pub mod rng;
 pub mod tracking;
 pub mod train;
 pub mod validation;
@@ -60,6 +65,7 @@ pub use data::{BatchStream, DataSource, ScanOptions};
 pub use drift::{ColumnDrift, DriftDetector, DriftReport, FittedReference};
 pub use error::{Error, Result};
 pub use eval::{EvalColumns, EvalResult, Evaluator};
+pub use factory::{Factory, LoadedModel, PackageIndex, TrainOptions, TrainOutcome};
 pub use ids::{DatasetId, Digest, ExperimentId, ModelRef, RunId, VersionSelector};
 pub use lineage::{LineageEdge, LineageNode};
 pub use registry::{
@@ -71,7 +77,10 @@ pub use tracking::{
     LifecycleStage, Metric, MetricPoint, Param, Run, RunArtifact, RunData, RunInfo, RunPage,
     RunStatus, SearchRunsOptions, Tag, Tracker, ViewType, now_ms,
 };
-pub use train::{TrainContext, TrainedModel, Trainer, TrainingData};
+pub use train::{
+    CancelToken, Completion, EpochDecision, TrainContext, TrainObserver, TrainPlan, TrainedModel,
+    Trainer, TrainingData,
+};
 
 #[cfg(feature = "sqlite")]
 pub use store::{SqliteStore, StoreOptions};

@@ -29,5 +29,6 @@ pub mod fairness;
 pub mod gates;
 pub mod metrics;
 pub mod report;
-pub mod rng;
+/// The seeded generator behind every resampling (it lives in `mlops-core`, shared with training).
+pub use mlops_core::rng;
 pub mod slices;

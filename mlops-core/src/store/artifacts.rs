@@ -185,11 +185,10 @@ impl ArtifactStore for ObjectArtifactStore {
         while let Some(meta) = stream.next().await {
             let meta = meta.map_err(os_err)?;
             let parts: Vec<_> = meta.location.parts().collect();
-            if let [_, a, b] = parts.as_slice() {
-                if let Ok(d) = format!("{}{}", a.as_ref(), b.as_ref()).parse() {
+            if let [_, a, b] = parts.as_slice()
+                && let Ok(d) = format!("{}{}", a.as_ref(), b.as_ref()).parse() {
                     out.push(d);
                 }
-            }
         }
         out.sort();
         Ok(out)

@@ -135,11 +135,10 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.writer.shutdown();
-        if let Ok(mut t) = self.writer_thread.lock() {
-            if let Some(t) = t.take() {
+        if let Ok(mut t) = self.writer_thread.lock()
+            && let Some(t) = t.take() {
                 let _ = t.join();
             }
-        }
     }
 }
 

@@ -566,11 +566,10 @@ impl Inner {
             let mut out = Vec::new();
             for id in ids {
                 let r: ModelRef = id.parse()?;
-                if let VersionSelector::Version(v) = r.selector {
-                    if let Some(mv) = load_version(conn, &r.name, v)? {
+                if let VersionSelector::Version(v) = r.selector
+                    && let Some(mv) = load_version(conn, &r.name, v)? {
                         out.push(mv);
                     }
-                }
             }
             out.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
             Ok(out)

@@ -1,7 +1,7 @@
 //! A small, frozen, seeded pseudo-random generator (xoshiro256** seeded by SplitMix64).
 //!
-//! Bootstrap resamples and permutation tests must give bit-identical results for the same
-//! seed on every machine and in every future version, so the algorithm lives here instead of
+//! Bootstrap resamples, permutation tests, weight initialisation, shuffles and dropout must
+//! give bit-identical results for the same seed on every machine and in every future version, so the algorithm lives here instead of
 //! depending on a crate whose stream may change between releases.
 
 /// xoshiro256** (Blackman and Vigna), seeded through SplitMix64.
@@ -55,6 +55,11 @@ impl Rng {
     /// A uniform float in `[0, 1)` with 53 random bits.
     pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A uniform float in `[0, 1)` with 24 random bits (every value exactly representable).
+    pub fn next_f32(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 * (1.0 / (1u32 << 24) as f32)
     }
 
     /// Shuffles a slice in place (Fisher-Yates).
