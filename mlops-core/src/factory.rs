@@ -51,6 +51,8 @@ pub struct TrainOptions {
     pub register_as: Option<String>,
     /// Extra tags on the run.
     pub tags: Vec<Tag>,
+    /// Extra params on the run (beside the trainer's config and the seed).
+    pub params: Vec<Param>,
     /// Progress and scheduling callbacks.
     pub observers: Vec<Arc<dyn TrainObserver>>,
     /// Stops the training when cancelled.
@@ -219,6 +221,12 @@ impl Factory {
         params.push(("trainer".to_owned(), trainer.name().to_owned()));
         let params: Vec<Param> = params
             .into_iter()
+            .chain(
+                options
+                    .params
+                    .iter()
+                    .map(|p| (p.key.clone(), p.value.clone())),
+            )
             .map(|(k, v)| {
                 if v.len() > MAX_PARAM_VALUE_LEN {
                     Param::new(

@@ -56,6 +56,7 @@ pub mod validation;
 
 #[cfg(feature = "sqlite")]
 pub mod store;
+pub mod sweep;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

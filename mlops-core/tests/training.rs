@@ -641,3 +641,121 @@ fn bad_input_gets_a_typed_error_that_names_the_value() {
     let e = train(mlp(0), &data("label", 50, 20));
     assert!(e.contains("epochs"), "{e}");
 }
+
+fn sweep_builder(epochs: usize) -> mlops_core::sweep::TrainerBuilder {
+    Arc::new(move |p: &mlops_core::sweep::TrialParams| {
+        let width = p["width"].as_u64().unwrap_or(8) as usize;
+        let lr = p["lr"].as_f64().unwrap_or(0.01);
+        let cfg = TrainerConfig::new(ModelSpec::mlp_classifier(&[width]))
+            .epochs(epochs)
+            .batch_size(64)
+            .optimizer(Optimizer::adam(lr));
+        Ok(Arc::new(BurnTrainer::new(cfg)) as Arc<dyn Trainer>)
+    })
+}
+
+#[test]
+fn a_grid_sweep_runs_trials_as_child_runs_and_registers_the_best() {
+    use mlops_core::sweep::{Domain, Objective, SearchSpace, SweepOptions, run_sweep};
+    let dir = tempfile::tempdir().unwrap();
+    let factory = Factory::open(dir.path()).unwrap();
+    let space = SearchSpace::new()
+        .param("lr", Domain::choice([0.0005, 0.02]))
+        .param("width", Domain::choice([4, 16]));
+    let options = SweepOptions::new("sweep", Objective::minimize("val_loss"))
+        .max_concurrent(2)
+        .register_best_as("swept");
+    let rt = rt();
+    let report = rt
+        .block_on(run_sweep(
+            &factory,
+            &space,
+            sweep_builder(2),
+            &data("label", 600, 200),
+            options,
+        ))
+        .unwrap();
+    assert_eq!(report.trials.len(), 4);
+    let best = report.best().unwrap();
+    let min = report
+        .trials
+        .iter()
+        .map(|t| t.objective.unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(best.objective, Some(min));
+    let tracker = factory.tracker();
+    for t in &report.trials {
+        let run = rt.block_on(tracker.get_run(&t.run_id)).unwrap();
+        assert_eq!(
+            run.data.tags["mlflow.parentRunId"],
+            report.parent.to_string()
+        );
+        assert_eq!(
+            run.data.params["trial.width"],
+            t.params["width"].to_string()
+        );
+        assert_eq!(run.info.status, RunStatus::Finished);
+    }
+    let parent = rt.block_on(tracker.get_run(&report.parent)).unwrap();
+    assert_eq!(parent.data.tags["mlops.best_run"], best.run_id.to_string());
+    assert_eq!(parent.data.metrics["best_val_loss"].value, min);
+    let version = report.version.clone().unwrap();
+    assert_eq!(version.run_id.as_ref(), Some(&best.run_id));
+    assert_eq!(version.artifact_digest, Some(best.package));
+}
+
+#[test]
+fn asha_prunes_weak_random_trials_at_the_rungs() {
+    use mlops_core::sweep::{
+        Asha, Domain, Objective, Search, SearchSpace, SweepOptions, run_sweep,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let factory = Factory::open(dir.path()).unwrap();
+    let space = SearchSpace::new()
+        .param(
+            "lr",
+            Domain::LogUniform {
+                low: 1e-5,
+                high: 3e-2,
+            },
+        )
+        .param("width", Domain::Int { low: 2, high: 16 });
+    let options = SweepOptions::new("asha", Objective::minimize("val_loss"))
+        .search(Search::Random { trials: 6 })
+        .seed(11)
+        .asha(Asha {
+            grace_epochs: 1,
+            reduction_factor: 2,
+        });
+    let rt = rt();
+    let report = rt
+        .block_on(run_sweep(
+            &factory,
+            &space,
+            sweep_builder(4),
+            &data("label", 400, 100),
+            options,
+        ))
+        .unwrap();
+    let pruned: Vec<_> = report
+        .trials
+        .iter()
+        .filter(|t| matches!(t.completion, Completion::Stopped(_)))
+        .collect();
+    assert!(!pruned.is_empty(), "no trial was pruned");
+    assert!(
+        pruned.iter().all(|t| t.epochs == 1 || t.epochs == 2),
+        "pruned only at rungs 1 and 2"
+    );
+    assert!(
+        report.trials.iter().any(|t| t.epochs == 4),
+        "some trial ran to the end"
+    );
+    let parent = rt
+        .block_on(factory.tracker().get_run(&report.parent))
+        .unwrap();
+    assert_eq!(
+        parent.data.metrics["trials_pruned"].value,
+        pruned.len() as f64
+    );
+}

@@ -1,10 +1,15 @@
 //! # mlops-serve
 //!
 //! Serving: the Open Inference Protocol over HTTP, dynamic batching, hot model swap, canary
-//! and rollback, live monitoring. It resolves models through [`mlops_core::Registry`];
-//! the server itself arrives with its own issue.
+//! and rollback, live monitoring. Today: the [`ModelRepository`], which loads registered
+//! models through [`mlops_core::Factory`] (digests verified), describes them in the OIP
+//! metadata form and swaps versions atomically; the HTTP server arrives with its own issue.
 
 #![warn(missing_docs)]
+
+pub mod repository;
+
+pub use repository::{MetadataTensor, ModelMetadata, ModelRepository, ServedModel};
 
 use mlops_core::{ModelRef, Result};
 

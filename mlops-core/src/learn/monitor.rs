@@ -51,6 +51,9 @@ pub(crate) type SharedLog = Arc<Mutex<EpochLog>>;
 
 /// Forwards burn's metric updates to the tracker and keeps them for burn's own queries.
 pub(crate) struct TrackerLogger {
+    /// False when there is no validation data: burn still runs an empty validation split,
+    /// whose NaN metrics are dropped.
+    pub(crate) validates: bool,
     pub(crate) tracker: Arc<dyn Tracker>,
     pub(crate) run_id: RunId,
     pub(crate) steps_per_epoch: u64,
@@ -64,7 +67,9 @@ pub(crate) struct TrackerLogger {
 }
 
 impl TrackerLogger {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
+        validates: bool,
         tracker: Arc<dyn Tracker>,
         run_id: RunId,
         steps_per_epoch: u64,
@@ -74,6 +79,7 @@ impl TrackerLogger {
         interrupter: Interrupter,
     ) -> Self {
         TrackerLogger {
+            validates,
             tracker,
             run_id,
             steps_per_epoch,
@@ -111,6 +117,9 @@ fn metric_key(name: &str) -> String {
 
 impl MetricLogger for TrackerLogger {
     fn log(&mut self, update: MetricsUpdate, epoch: usize, split: &Split) {
+        if matches!(split, Split::Valid) && !self.validates {
+            return;
+        }
         let split_key = split_name(split);
         let mut step_loss = None;
         let mut per_step = false;

@@ -65,11 +65,23 @@ pub struct ModelManifest {
     pub weights_epoch: usize,
     /// How the training ended.
     pub completion: Completion,
-    /// Final metrics.
+    /// Final metrics (JSON has no NaN: a non-finite value is written as null and read back
+    /// as NaN).
+    #[serde(deserialize_with = "metrics_with_nulls")]
     pub metrics: BTreeMap<String, f64>,
     /// How the weights are stored.
     #[serde(default)]
     pub quantization: Option<Quantization>,
+}
+
+fn metrics_with_nulls<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<BTreeMap<String, f64>, D::Error> {
+    let raw: BTreeMap<String, Option<f64>> = Deserialize::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
+        .collect())
 }
 
 /// Weight storage with reduced precision.

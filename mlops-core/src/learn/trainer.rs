@@ -427,6 +427,7 @@ impl Run<'_> {
         }));
         let interrupter = Interrupter::new();
         let logger = TrackerLogger::new(
+            self.valid.is_some(),
             ctx.tracker.clone(),
             ctx.run_id,
             steps_per_epoch,

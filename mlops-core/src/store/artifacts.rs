@@ -186,9 +186,10 @@ impl ArtifactStore for ObjectArtifactStore {
             let meta = meta.map_err(os_err)?;
             let parts: Vec<_> = meta.location.parts().collect();
             if let [_, a, b] = parts.as_slice()
-                && let Ok(d) = format!("{}{}", a.as_ref(), b.as_ref()).parse() {
-                    out.push(d);
-                }
+                && let Ok(d) = format!("{}{}", a.as_ref(), b.as_ref()).parse()
+            {
+                out.push(d);
+            }
         }
         out.sort();
         Ok(out)

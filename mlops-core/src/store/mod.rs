@@ -136,9 +136,10 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.writer.shutdown();
         if let Ok(mut t) = self.writer_thread.lock()
-            && let Some(t) = t.take() {
-                let _ = t.join();
-            }
+            && let Some(t) = t.take()
+        {
+            let _ = t.join();
+        }
     }
 }
 

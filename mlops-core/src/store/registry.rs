@@ -567,9 +567,10 @@ impl Inner {
             for id in ids {
                 let r: ModelRef = id.parse()?;
                 if let VersionSelector::Version(v) = r.selector
-                    && let Some(mv) = load_version(conn, &r.name, v)? {
-                        out.push(mv);
-                    }
+                    && let Some(mv) = load_version(conn, &r.name, v)?
+                {
+                    out.push(mv);
+                }
             }
             out.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
             Ok(out)

@@ -492,12 +492,13 @@ impl Inner {
             check_key("param key", &p.key)?;
             check_param_value(&p.key, &p.value)?;
             if let Some(prev) = seen.insert(&p.key, &p.value)
-                && prev != p.value {
-                    return Err(Error::Conflict(format!(
-                        "param {:?} appears twice in one batch with values {prev:?} and {:?}",
-                        p.key, p.value
-                    )));
-                }
+                && prev != p.value
+            {
+                return Err(Error::Conflict(format!(
+                    "param {:?} appears twice in one batch with values {prev:?} and {:?}",
+                    p.key, p.value
+                )));
+            }
         }
         for t in tags {
             check_key("tag key", &t.key)?;

@@ -191,10 +191,10 @@ impl Writer {
             let mut error = None;
             if !batch.is_empty()
                 && let Err(e) = write_tx(&mut conn, |tx| write_points(tx, &batch, &mut series_ids))
-                {
-                    series_ids.clear();
-                    error = Some(e.to_string());
-                }
+            {
+                series_ids.clear();
+                error = Some(e.to_string());
+            }
             if Instant::now() >= next_beat {
                 // A failed heartbeat is retried at the next tick; it loses no data.
                 let _ = heartbeat(&mut conn, &live, self.config.stale_after);

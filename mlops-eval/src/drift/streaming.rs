@@ -272,17 +272,18 @@ impl Adwin {
 
     fn drop_oldest(&mut self) {
         if let Some(row) = self.rows.iter_mut().rev().find(|r| !r.is_empty())
-            && let Some(b) = row.pop_front() {
-                let rest = self.width - b.count;
-                if rest > 0.0 {
-                    let d = b.sum / b.count - (self.total - b.sum) / rest;
-                    self.variance -= b.var + d * d * b.count * rest / self.width;
-                } else {
-                    self.variance = 0.0;
-                }
-                self.width = rest;
-                self.total -= b.sum;
+            && let Some(b) = row.pop_front()
+        {
+            let rest = self.width - b.count;
+            if rest > 0.0 {
+                let d = b.sum / b.count - (self.total - b.sum) / rest;
+                self.variance -= b.var + d * d * b.count * rest / self.width;
+            } else {
+                self.variance = 0.0;
             }
+            self.width = rest;
+            self.total -= b.sum;
+        }
         while self.rows.last().is_some_and(VecDeque::is_empty) {
             self.rows.pop();
         }
