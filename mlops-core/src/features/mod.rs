@@ -415,6 +415,84 @@ impl FittedColumn {
         }
     }
 
+    /// The fast path of [`apply`](Self::apply) for a numeric transform over a float or
+    /// integer column without nulls: the same arithmetic on the raw values, so the same bits.
+    /// Returns false (having written nothing that matters) when the column does not qualify
+    /// or holds a NaN, and the caller takes the general path.
+    fn apply_dense(
+        &self,
+        array: &arrow_array::ArrayRef,
+        out: &mut [f32],
+        stride: usize,
+        offset: usize,
+    ) -> bool {
+        use arrow_array::Array;
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
+        use arrow_schema::DataType;
+        if array.null_count() > 0 {
+            return false;
+        }
+        let f: &dyn Fn(f64) -> f32 = match &self.transform {
+            FittedTransform::Passthrough => &|x| x as f32,
+            FittedTransform::Standardize { mean, scale } => &move |x| ((x - mean) / scale) as f32,
+            FittedTransform::MinMax { min, range } => &move |x| ((x - min) / range) as f32,
+            _ => return false,
+        };
+        fn fill<T: Copy>(
+            values: &[T],
+            to: impl Fn(T) -> f64,
+            f: &dyn Fn(f64) -> f32,
+            out: &mut [f32],
+            stride: usize,
+            offset: usize,
+        ) -> bool {
+            for (row, v) in values.iter().enumerate() {
+                let x = to(*v);
+                if x.is_nan() {
+                    return false;
+                }
+                out[row * stride + offset] = f(x);
+            }
+            true
+        }
+        match array.data_type() {
+            DataType::Float32 => fill(
+                array.as_primitive::<Float32Type>().values(),
+                |v| v as f64,
+                f,
+                out,
+                stride,
+                offset,
+            ),
+            DataType::Float64 => fill(
+                array.as_primitive::<Float64Type>().values(),
+                |v| v,
+                f,
+                out,
+                stride,
+                offset,
+            ),
+            DataType::Int32 => fill(
+                array.as_primitive::<Int32Type>().values(),
+                |v| v as f64,
+                f,
+                out,
+                stride,
+                offset,
+            ),
+            DataType::Int64 => fill(
+                array.as_primitive::<Int64Type>().values(),
+                |v| v as f64,
+                f,
+                out,
+                stride,
+                offset,
+            ),
+            _ => false,
+        }
+    }
+
     /// Writes this column's features for one value into `out` (exactly `width()` slots, all
     /// zero on entry). The one code path for batches and single requests.
     fn apply(&self, cell: Cell<'_>, out: &mut [f32]) -> Result<()> {
@@ -557,8 +635,12 @@ impl FeaturePipeline {
                     format!("a column named \"{}\" (the pipeline reads it)", col.column),
                 )
             })?;
-            let cells = ColumnCells::new(&col.column, array)?;
             let w = col.width();
+            if col.apply_dense(array, &mut m.values[start..], width, offset) {
+                offset += w;
+                continue;
+            }
+            let cells = ColumnCells::new(&col.column, array)?;
             for row in 0..n {
                 let at = start + row * width + offset;
                 col.apply(cells.get(row), &mut m.values[at..at + w])
