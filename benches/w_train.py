@@ -121,6 +121,9 @@ def main():
     for k in ("forward_1_row", "forward_64_rows"):
         print(f"{k + ' (us, 1 thread)':<28}{lat_ours[k]:>14.1f}{lat_torch[k]:>14.1f}{lat_torch[k] / lat_ours[k]:>8.2f}x")
     print(f"{'predict_row JSON (us)':<28}{lat_ours['predict_row_json']:>14.1f}")
+    q = res["mlops"][-1]["int8"]
+    print(f"int8 weights: {q['weights_bytes']:,} vs {q['f32_weights_bytes']:,} bytes; held-out accuracy "
+          f"{q['heldout_accuracy']:.4f} (change {q['accuracy_change']:+.4f})")
     print(f"accuracy within [0.90, 0.96] and within 1 point of PyTorch: {agree} (gap {gap:.4f})")
     print(json.dumps({"workload": "W-TRAIN", "summary": True, "epochs": a.epochs, "reps": a.reps,
                       "samples_per_s_median": med, "samples_per_s_best": best,

@@ -202,19 +202,13 @@ fn main() {
     }
     let package = ModelPackage::from_files(&model.files).expect("package");
     let predictor = Predictor::from_package(&package, DeviceSpec::Cpu).expect("predictor");
-    let mut correct = 0usize;
-    for b in &heldout {
-        let p = predictor.predict(b).expect("predict");
-        let pred = p
-            .column(0)
-            .as_any()
-            .downcast_ref::<arrow_array::Int64Array>()
-            .unwrap();
-        let y = b.column_by_name("label").unwrap();
-        let y = arrow_select_label(y);
-        correct += (0..y.len()).filter(|&i| pred.value(i) == y[i]).count();
-    }
+    let (accuracy, _) = heldout_accuracy(&predictor, &heldout);
     let eval_s = t_eval.elapsed().as_secs_f64();
+    // The same model with int8 weights, scored by the evaluator's accuracy.
+    let int8 = predictor.quantized_package().expect("int8 package");
+    let int8_bytes = int8.weights.len();
+    let int8 = Predictor::from_package(&int8, DeviceSpec::Cpu).expect("int8 predictor");
+    let (int8_accuracy, _) = heldout_accuracy(&int8, &heldout);
     let heldout_rows = n - n_train;
 
     let mut out = json!({
@@ -225,7 +219,9 @@ fn main() {
         "features": features.len(), "epochs": a.epochs, "batch": a.batch, "lr": a.lr,
         "per_epoch": per_epoch,
         "samples_per_s": (a.epochs * n_train) as f64 / train_s,
-        "heldout_accuracy": correct as f64 / heldout_rows as f64,
+        "heldout_accuracy": accuracy,
+        "int8": {"heldout_accuracy": int8_accuracy, "accuracy_change": int8_accuracy - accuracy,
+                 "weights_bytes": int8_bytes, "f32_weights_bytes": package.weights.len()},
         "time_s": {"load": load_s, "train": train_s, "fit_total": fit_s, "eval": eval_s,
                    "total": t0.elapsed().as_secs_f64()},
         "tracked_train_loss_steps": rt.block_on(store.get_metric_history(
@@ -236,6 +232,23 @@ fn main() {
         out["latency_us"] = latency(&predictor, &heldout, features.len(), a.calls);
     }
     println!("{out}");
+}
+
+/// Held-out accuracy with `mlops_eval::metrics::accuracy_score` (scikit-learn's definition).
+fn heldout_accuracy(p: &Predictor, heldout: &[RecordBatch]) -> (f64, usize) {
+    let (mut y, mut pred) = (Vec::new(), Vec::new());
+    for b in heldout {
+        let out = p.predict(b).expect("predict");
+        let col = out
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::Int64Array>()
+            .unwrap();
+        pred.extend_from_slice(col.values());
+        y.extend(arrow_select_label(b.column_by_name("label").unwrap()));
+    }
+    let acc = mlops_eval::metrics::accuracy_score(&y, &pred, true, None).expect("accuracy");
+    (acc, y.len())
 }
 
 fn arrow_select_label(col: &arrow_array::ArrayRef) -> Vec<i64> {

@@ -18,6 +18,11 @@ echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --features "$FEATURES"
 echo "== cargo test"
 cargo test --workspace --features "$FEATURES"
+echo "== GPU backends type-check: cuda, wgpu"
+# No GPU is needed to check the code. DOCS_RS stops cubecl's LLVM bundler from downloading
+# LLVM at build time (it is only needed to link the CUDA backend, not to check it).
+DOCS_RS=1 cargo check --quiet -p mlops-core --features cuda
+cargo check --quiet -p mlops-core --features wgpu
 
 echo "== python tests"
 VENV="${MLOPS_TEST_VENV:-.venv}"

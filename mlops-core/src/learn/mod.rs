@@ -13,6 +13,51 @@
 //!   backend's global generator, so concurrent trainings stay reproducible too.
 //! - A model is a [`ModelPackage`]: safetensors weights, the fitted pipeline, an MLflow-style
 //!   signature and a manifest. No pickle.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{Float32Array, Int64Array, RecordBatch, StringArray};
+//! use arrow_schema::{DataType, Field, Schema};
+//! use mlops_core::learn::{BurnTrainer, DeviceSpec, ModelSpec, Optimizer, Predictor, TrainerConfig};
+//! use mlops_core::{DatasetId, Digest, Factory, TrainOptions, TrainingData};
+//!
+//! # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
+//! // y = 1 when x > 0, whatever the colour.
+//! let schema = Arc::new(Schema::new(vec![
+//!     Field::new("x", DataType::Float32, false),
+//!     Field::new("colour", DataType::Utf8, false),
+//!     Field::new("y", DataType::Int64, false),
+//! ]));
+//! let x: Vec<f32> = (0..200).map(|i| (i as f32 - 100.0) / 50.0).collect();
+//! let y: Vec<i64> = x.iter().map(|v| (*v > 0.0) as i64).collect();
+//! let colour: Vec<&str> = (0..200).map(|i| ["red", "blue"][i % 2]).collect();
+//! let batch = RecordBatch::try_new(schema, vec![
+//!     Arc::new(Float32Array::from(x)), Arc::new(StringArray::from(colour)), Arc::new(Int64Array::from(y)),
+//! ]).unwrap();
+//! let data = TrainingData {
+//!     train: vec![batch.clone()],
+//!     train_id: DatasetId::from_digest(Digest::of(b"toy")),
+//!     eval: None,
+//!     label: "y".into(),
+//! };
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let factory = Factory::open(dir.path()).unwrap();
+//! let config = TrainerConfig::new(ModelSpec::LogisticRegression)
+//!     .epochs(30)
+//!     .batch_size(20)
+//!     .optimizer(Optimizer::adam(0.05));
+//! let trainer = Arc::new(BurnTrainer::new(config));
+//! let options = TrainOptions::new("toy").seed(1).register_as("toy");
+//! let outcome = factory.train(trainer, data, options).await.unwrap();
+//! assert!(outcome.model.metrics["train_accuracy"] > 0.95);
+//!
+//! let model = "toy@latest".parse().unwrap();
+//! let predictor = Predictor::load(&factory, &model, DeviceSpec::Cpu).await.unwrap();
+//! let p = predictor.predict_row(&serde_json::json!({"x": 1.5, "colour": "green"})).unwrap();
+//! assert_eq!(p.value, serde_json::json!(1));
+//! # });
+//! ```
 
 mod checkpoint;
 mod config;
