@@ -187,7 +187,8 @@ impl Factory {
         &self.registry
     }
 
-    async fn experiment(&self, name: &str) -> Result<ExperimentId> {
+    /// The id of the experiment `name`, created if missing.
+    pub async fn experiment(&self, name: &str) -> Result<ExperimentId> {
         match self.tracker.get_experiment_by_name(name).await {
             Ok(e) => Ok(e.experiment_id),
             Err(e) if e.is_not_found() => self.tracker.create_experiment(name, &[], None).await,
@@ -334,33 +335,23 @@ impl Factory {
             files: BTreeMap::new(),
         };
         for (name, bytes) in files {
-            let digest = self.artifacts.put(bytes.clone()).await?;
-            self.tracker
-                .log_artifact(
-                    run_id,
-                    &RunArtifact {
-                        path: format!("{MODEL_DIR}/{name}"),
-                        digest,
-                        size: bytes.len() as u64,
-                    },
-                )
-                .await?;
+            let digest = self.put_artifact(run_id, name, bytes.clone()).await?;
             index.files.insert(name.clone(), digest);
         }
         let bytes =
             Bytes::from(serde_json::to_vec_pretty(&index).map_err(|e| {
                 Error::invalid("package index", e.to_string(), "serializable JSON")
             })?);
-        let digest = self.artifacts.put(bytes.clone()).await?;
+        self.put_artifact(run_id, PACKAGE_INDEX, bytes).await
+    }
+
+    /// Stores bytes and logs them as the run's artifact `model/<name>`.
+    async fn put_artifact(&self, run_id: &RunId, name: &str, bytes: Bytes) -> Result<Digest> {
+        let size = bytes.len() as u64;
+        let digest = self.artifacts.put(bytes).await?;
+        let path = format!("{MODEL_DIR}/{name}");
         self.tracker
-            .log_artifact(
-                run_id,
-                &RunArtifact {
-                    path: format!("{MODEL_DIR}/{PACKAGE_INDEX}"),
-                    digest,
-                    size: bytes.len() as u64,
-                },
-            )
+            .log_artifact(run_id, &RunArtifact { path, digest, size })
             .await?;
         Ok(digest)
     }

@@ -432,15 +432,7 @@ pub async fn run_sweep(
         return Err(Error::invalid("sweep", "no trials", "at least one trial"));
     }
     let tracker = factory.tracker();
-    let experiment = match tracker.get_experiment_by_name(&options.experiment).await {
-        Ok(e) => e.experiment_id,
-        Err(e) if e.is_not_found() => {
-            tracker
-                .create_experiment(&options.experiment, &[], None)
-                .await?
-        }
-        Err(e) => return Err(e),
-    };
+    let experiment = factory.experiment(&options.experiment).await?;
     let mut create = CreateRunOptions::new(experiment);
     create.run_name = options.name.clone();
     create.tags = vec![Tag::new("mlops.sweep", "parent")];

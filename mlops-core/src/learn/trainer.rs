@@ -29,7 +29,7 @@ use super::package::{FORMAT, ModelManifest, ModelPackage, Signature};
 use super::weights;
 use crate::error::{Error, Result};
 use crate::features::fit::order;
-use crate::features::{ColumnCells, FeaturePipeline, PipelineSpec};
+use crate::features::{Cell, ColumnCells, FeaturePipeline, PipelineSpec};
 use crate::train::{Completion, TrainContext, TrainPlan, TrainedModel, Trainer, TrainingData};
 
 /// Trains the networks of [`ModelSpec`](super::ModelSpec) with burn: fits the feature
@@ -285,58 +285,64 @@ impl Prepared {
     }
 }
 
+/// Visits the label cell of every row of `batches`, with the row's index across batches.
+fn each_label(
+    batches: &[RecordBatch],
+    label: &str,
+    split: &str,
+    mut f: impl FnMut(usize, Cell<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut row0 = 0;
+    for b in batches {
+        let col = b.column_by_name(label).ok_or_else(|| {
+            Error::invalid(
+                format!("{split} data"),
+                label,
+                "a batch with the label column",
+            )
+        })?;
+        let cells = ColumnCells::new(label, col)?;
+        for row in 0..b.num_rows() {
+            f(row0 + row, cells.get(row))?;
+        }
+        row0 += b.num_rows();
+    }
+    Ok(())
+}
+
 /// The label of every row as a class key; a missing label is an error naming the row.
 fn label_keys(batches: &[RecordBatch], label: &str, split: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    for b in batches {
-        let col = b.column_by_name(label).ok_or_else(|| {
+    each_label(batches, label, split, |row, cell| {
+        let key = cell.category().ok_or_else(|| {
             Error::invalid(
-                format!("{split} data"),
-                label,
-                "a batch with the label column",
+                format!("{split} label \"{label}\" at row {row}"),
+                "null",
+                "a label on every row",
             )
         })?;
-        let cells = ColumnCells::new(label, col)?;
-        for row in 0..b.num_rows() {
-            match cells.get(row).category() {
-                Some(k) => out.push(k.into_owned()),
-                None => {
-                    return Err(Error::invalid(
-                        format!("{split} label \"{label}\" at row {}", out.len()),
-                        "null",
-                        "a label on every row",
-                    ));
-                }
-            }
-        }
-    }
+        out.push(key.into_owned());
+        Ok(())
+    })?;
     Ok(out)
 }
 
+/// The target of every row; a missing or non-finite target is an error naming the row.
 fn label_values(batches: &[RecordBatch], label: &str, split: &str) -> Result<Vec<f32>> {
     let mut out = Vec::new();
-    for b in batches {
-        let col = b.column_by_name(label).ok_or_else(|| {
-            Error::invalid(
-                format!("{split} data"),
-                label,
-                "a batch with the label column",
-            )
-        })?;
-        let cells = ColumnCells::new(label, col)?;
-        for row in 0..b.num_rows() {
-            match cells.get(row).number(label)? {
-                Some(v) if v.is_finite() => out.push(v as f32),
-                other => {
-                    return Err(Error::invalid(
-                        format!("{split} target \"{label}\" at row {}", out.len()),
-                        format!("{other:?}"),
-                        "a finite number on every row",
-                    ));
-                }
+    each_label(batches, label, split, |row, cell| {
+        match cell.number(label)? {
+            Some(v) if v.is_finite() => {
+                out.push(v as f32);
+                Ok(())
             }
+            other => Err(Error::invalid(
+                format!("{split} target \"{label}\" at row {row}"),
+                format!("{other:?}"),
+                "a finite number on every row",
+            )),
         }
-    }
+    })?;
     Ok(out)
 }
 
