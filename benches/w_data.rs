@@ -196,11 +196,6 @@ fn src_schema(batches: &[RecordBatch]) -> arrow_schema::SchemaRef {
         .expect("the input has at least one batch")
 }
 
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
+#[path = "common.rs"]
+mod common;
+use common::peak_rss_mb;

@@ -136,14 +136,9 @@ fn time_opens(dir: &std::path::Path) -> Vec<f64> {
     opens
 }
 
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
+#[path = "common.rs"]
+mod common;
+use common::peak_rss_mb;
 
 async fn history_exact(store: &SqliteStore, run: &RunId, k: i64, steps: i64) -> (usize, bool) {
     let h = store
