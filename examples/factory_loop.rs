@@ -39,16 +39,13 @@ use mlops_data::{
     Check, Dedup, HashSplit, ParquetSource, WriteOptions, count_violations, dataset_id,
     leakage_report, write_parquet,
 };
-use mlops_eval::business::{CostModel, cost_per_1k_predictions, latency};
-use mlops_eval::compare::{
-    BootstrapOptions, EvalManifest, METRICS_VERSION, check_comparable, mcnemar, paired_bootstrap,
-};
+use mlops_eval::business::CostModel;
+use mlops_eval::compare::{BootstrapOptions, EvalManifest, METRICS_VERSION};
 use mlops_eval::drift::{DefaultDriftDetector, DetectorOptions};
-use mlops_eval::evaluator::{EvaluationSuite, record_evaluation};
-use mlops_eval::gates::{Direction, GateReport, GateRule, Observation, evaluate_gate};
-use mlops_eval::metrics::{self, BinStrategy, BinaryCurve, ConfusionOptions};
-use mlops_eval::report::{Curve, Report};
-use mlops_eval::slices::by_segment;
+use mlops_eval::evaluator::{
+    BusinessSpec, EvaluationSuite, Scored, Slice, SuiteResult, record_evaluation,
+};
+use mlops_eval::gates::{Direction, GateRule};
 use mlops_serve::ModelRepository;
 
 type Res<T> = std::result::Result<T, Box<dyn Error>>;
@@ -327,19 +324,26 @@ impl TrainObserver for Progress {
 // Evaluation under identical conditions.
 // ---------------------------------------------------------------------------------------
 
-/// A model evaluated on one dataset: its metrics and the columns behind them.
+/// A model's predictions on one dataset, as the evaluation table the suite reads.
 struct Evaluated {
     version: ModelVersion,
     manifest: EvalManifest,
+    table: RecordBatch,
     metrics: BTreeMap<String, f64>,
-    y: Vec<i64>,
-    pred: Vec<i64>,
-    score: Vec<f64>,
-    plan: Vec<String>,
 }
 
-/// Loads a registered model, predicts `table`, and computes the suite's metrics and the
-/// single-row latency.
+/// The columns of every evaluation table.
+fn eval_columns() -> EvalColumns {
+    EvalColumns {
+        label: LABEL.into(),
+        prediction: "prediction".into(),
+        score: Some("score".into()),
+    }
+}
+
+/// Loads a registered model and predicts `table` into an evaluation table: label,
+/// prediction, score, the plan (for slices), and for the first rows the single-row latency
+/// and CPU seconds as a caller sees them (the suite's business measures; null elsewhere).
 async fn evaluate(
     factory: &Factory,
     model: &ModelRef,
@@ -353,8 +357,6 @@ async fn evaluate(
         .cloned()
         .ok_or("a model loaded from the registry has a version")?;
     let out = predictor.predict(table)?;
-    let y = int_column(table, LABEL)?;
-    let pred = int_column(&out, "prediction")?;
     let score: Vec<f64> = out
         .column_by_name("score")
         .ok_or("a binary classifier outputs a score")?
@@ -363,53 +365,37 @@ async fn evaluate(
         .iter()
         .map(|p| p.clamp(0.0, 1.0))
         .collect();
-    let plan_col = table.column_by_name(PLAN).ok_or("plan column")?;
-    let plan: Vec<String> = plan_col
-        .as_string::<i32>()
-        .iter()
-        .map(|p| p.unwrap_or("null").to_owned())
-        .collect();
-    let eval_table = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![
-            Field::new(LABEL, DataType::Int64, false),
-            Field::new("prediction", DataType::Int64, false),
-            Field::new("score", DataType::Float64, false),
-            Field::new(PLAN, DataType::Utf8, false),
-        ])),
-        vec![
-            Arc::new(Int64Array::from(y.clone())),
-            Arc::new(Int64Array::from(pred.clone())),
-            Arc::new(Float64Array::from(score.clone())),
-            Arc::new(StringArray::from_iter_values(plan.iter())),
-        ],
-    )?;
-    let columns = EvalColumns {
-        label: LABEL.into(),
-        prediction: "prediction".into(),
-        score: Some("score".into()),
-    };
-    let mut m = suite.metrics(&eval_table, &columns)?;
 
     // Latency as a caller sees it: one row in, one prediction out, through the pipeline.
     predictor.predict(&table.slice(0, 1))?;
-    let n = table.num_rows().min(LATENCY_ROWS);
-    let mut ms = Vec::with_capacity(n);
-    for i in 0..n {
+    let mut ms: Vec<Option<f64>> = vec![None; table.num_rows()];
+    for (i, slot) in ms.iter_mut().enumerate().take(LATENCY_ROWS) {
         let row = table.slice(i, 1);
         let t = Instant::now();
         predictor.predict(&row)?;
-        ms.push(t.elapsed().as_secs_f64() * 1e3);
+        *slot = Some(t.elapsed().as_secs_f64() * 1e3);
     }
-    let lat = latency(&ms)?;
-    m.insert("latency_p50_ms".into(), lat.p50_ms);
-    m.insert("latency_p95_ms".into(), lat.p95_ms);
-    m.insert("latency_p99_ms".into(), lat.p99_ms);
-    let cpu_s: Vec<f64> = ms.iter().map(|v| v / 1e3).collect();
-    m.insert(
-        "cost_per_1k_usd".into(),
-        cost_per_1k_predictions(CostModel::PerCpuHour(0.05), &cpu_s)?,
-    );
-
+    let cpu_s: Vec<Option<f64>> = ms.iter().map(|v| v.map(|v| v / 1e3)).collect();
+    let column = |name: &str| -> Res<ArrayRef> {
+        Ok(table
+            .column_by_name(name)
+            .ok_or_else(|| format!("column {name}"))?
+            .clone())
+    };
+    let eval_table = RecordBatch::try_from_iter([
+        (LABEL, column(LABEL)?),
+        (
+            "prediction",
+            out.column_by_name("prediction")
+                .ok_or("prediction")?
+                .clone(),
+        ),
+        ("score", Arc::new(Float64Array::from(score)) as ArrayRef),
+        (PLAN, column(PLAN)?),
+        ("latency_ms", Arc::new(Float64Array::from(ms)) as ArrayRef),
+        ("cpu_s", Arc::new(Float64Array::from(cpu_s)) as ArrayRef),
+    ])?;
+    let metrics = suite.metrics(&eval_table, &eval_columns())?;
     let manifest = EvalManifest {
         dataset_id: data.0.to_string(),
         split: data.1.into(),
@@ -423,89 +409,67 @@ async fn evaluate(
     Ok(Evaluated {
         version,
         manifest,
-        metrics: m,
-        y,
-        pred,
-        score,
-        plan,
+        table: eval_table,
+        metrics,
     })
 }
 
-/// What a candidate-versus-champion comparison found.
-struct Comparison {
-    gates: GateReport,
-    observations: BTreeMap<String, Observation>,
-}
-
-/// Judges the gates on a candidate, against the champion when there is one: the manifests
-/// must match, the accuracy difference gets a paired bootstrap interval, and McNemar's test
-/// is printed beside it.
-fn compare(cand: &Evaluated, champ: Option<&Evaluated>, rules: &[GateRule]) -> Res<Comparison> {
-    let mut obs: BTreeMap<String, Observation> = cand
-        .metrics
-        .iter()
-        .map(|(k, &v)| {
-            (
-                k.clone(),
-                Observation {
-                    candidate: v,
-                    champion: champ.and_then(|c| c.metrics.get(k).copied()),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    if let Some(champ) = champ {
-        check_comparable(&cand.manifest, &champ.manifest)?;
-        println!(
-            "  identical conditions: dataset {}…, split {}, seed {}, {}",
-            &cand.manifest.dataset_id[..12],
-            cand.manifest.split,
-            cand.manifest.seed,
-            cand.manifest.metrics_version
-        );
-        let y = &cand.y;
-        let models = [cand, champ];
-        let options = BootstrapOptions {
-            resamples: RESAMPLES,
-            seed: SEED,
-            ..Default::default()
-        };
-        let acc = paired_bootstrap(
-            y.len(),
-            |m, rows| {
-                let p = &models[m].pred;
-                Ok(rows.iter().filter(|&&i| p[i] == y[i]).count() as f64 / rows.len() as f64)
-            },
-            options,
-        )?;
-        let auc = paired_bootstrap(
-            y.len(),
-            |m, rows| {
-                let yy: Vec<i64> = rows.iter().map(|&i| y[i]).collect();
-                let ss: Vec<f64> = rows.iter().map(|&i| models[m].score[i]).collect();
-                Ok(BinaryCurve::new(&yy, &ss, 1, None)?.roc_auc())
-            },
-            options,
-        )?;
-        let right = |p: &[i64]| p.iter().zip(y).map(|(a, b)| a == b).collect::<Vec<_>>();
-        let mc = mcnemar(&right(&cand.pred), &right(&champ.pred))?;
-        for (name, b) in [("accuracy", &acc), ("roc_auc", &auc)] {
-            println!(
-                "  {name:<9} {:.4} vs champion {:.4}: Δ {:+.4}, 95% CI [{:+.4}, {:+.4}] (paired bootstrap, {} resamples)",
-                b.candidate, b.champion, b.difference, b.ci_low, b.ci_high, b.resamples
-            );
-        }
-        println!(
-            "  McNemar: {} rows only the candidate gets right, {} only the champion, p = {:.3}",
-            mc.b, mc.c, mc.p_value
-        );
-        if let Some(o) = obs.get_mut("accuracy") {
-            o.difference_ci = Some((acc.ci_low, acc.ci_high));
+/// Runs the suite on a candidate, against the champion when there is one (identical
+/// conditions are checked by the suite; gated metrics get paired bootstrap intervals),
+/// and prints what it found.
+fn compare(
+    suite: &EvaluationSuite,
+    cand: &Evaluated,
+    champ: Option<&Evaluated>,
+) -> Res<SuiteResult> {
+    let columns = eval_columns();
+    fn scored<'a>(e: &'a Evaluated, columns: &'a EvalColumns) -> Scored<'a> {
+        Scored {
+            batch: &e.table,
+            columns,
+            manifest: &e.manifest,
         }
     }
-    let gates = evaluate_gate(rules, &obs);
-    for o in &gates.outcomes {
+    let result = match champ {
+        Some(champ) => {
+            let r = suite.compare(scored(cand, &columns), scored(champ, &columns))?;
+            println!(
+                "  identical conditions: dataset {}…, split {}, seed {}, {}",
+                &cand.manifest.dataset_id[..12],
+                cand.manifest.split,
+                cand.manifest.seed,
+                cand.manifest.metrics_version
+            );
+            let c = r
+                .champion
+                .as_ref()
+                .ok_or("a comparison has a champion side")?;
+            for (name, b) in &c.differences {
+                println!(
+                    "  {name:<9} {:.4} vs champion {:.4}: Δ {:+.4}, 95% CI [{:+.4}, {:+.4}] (paired bootstrap, {} resamples)",
+                    b.candidate, b.champion, b.difference, b.ci_low, b.ci_high, b.resamples
+                );
+            }
+            if let Some(mc) = &c.mcnemar {
+                println!(
+                    "  McNemar: {} rows only the candidate gets right, {} only the champion, p = {:.3}",
+                    mc.b, mc.c, mc.p_value
+                );
+            }
+            r
+        }
+        None => {
+            let mut r = suite.run(&cand.table, &columns)?;
+            r.manifest = Some(cand.manifest.clone());
+            r
+        }
+    };
+    for (segment, key) in [("basic", "accuracy"), ("premium", "accuracy")] {
+        if let Some(v) = result.metrics.get(&format!("slice/{PLAN}/{segment}/{key}")) {
+            println!("  slice {PLAN}={segment:<8} {key} {v:.4}");
+        }
+    }
+    for o in &result.gates.outcomes {
         println!(
             "  gate {:<15} {}  {}",
             o.rule.metric,
@@ -513,10 +477,7 @@ fn compare(cand: &Evaluated, champ: Option<&Evaluated>, rules: &[GateRule]) -> R
             o.reason
         );
     }
-    Ok(Comparison {
-        gates,
-        observations: obs,
-    })
+    Ok(result)
 }
 
 fn print_metrics(label: &str, e: &Evaluated) {
@@ -536,71 +497,25 @@ fn print_metrics(label: &str, e: &Evaluated) {
 fn write_report(
     path: &Path,
     title: String,
+    suite: &EvaluationSuite,
+    result: &SuiteResult,
     cand: &Evaluated,
     champ: Option<&Evaluated>,
-    gates: &GateReport,
 ) -> Res<()> {
-    let mut models = vec![(format!("candidate v{}", cand.version.version), cand)];
-    if let Some(c) = champ {
-        models.push((format!("champion v{}", c.version.version), c));
-    }
-    let curves = |f: fn(&BinaryCurve) -> Vec<(f64, f64)>| -> Res<Vec<Curve>> {
-        models
-            .iter()
-            .map(|(name, e)| {
-                Ok(Curve {
-                    name: name.clone(),
-                    points: f(&BinaryCurve::new(&e.y, &e.score, 1, None)?),
-                })
-            })
-            .collect()
-    };
-    let calibration = models
-        .iter()
-        .map(|(name, e)| {
-            let c = metrics::calibration_curve(&e.y, &e.score, None, 10, BinStrategy::Uniform)?;
-            Ok(Curve {
-                name: name.clone(),
-                points: c.prob_pred.into_iter().zip(c.prob_true).collect(),
-            })
-        })
-        .collect::<Res<Vec<_>>>()?;
-    let cm = metrics::confusion_matrix(
-        &cand.y,
-        &cand.pred,
-        &ConfusionOptions {
-            labels: Some(&[0, 1]),
-            ..Default::default()
-        },
-    )?;
-    let segments: Vec<&str> = cand.plan.iter().map(String::as_str).collect();
-    let slices = by_segment(&segments, |rows| {
-        Ok(rows.iter().filter(|&&i| cand.pred[i] == cand.y[i]).count() as f64 / rows.len() as f64)
-    })?;
-    let report = Report {
+    let columns = eval_columns();
+    let report = suite.report(
         title,
-        manifest: Some(cand.manifest.clone()),
-        metrics: cand.metrics.clone(),
-        champion: champ.map(|c| c.metrics.clone()),
-        gates: Some(gates.clone()),
-        roc: curves(BinaryCurve::roc_points)?,
-        pr: curves(BinaryCurve::pr_points)?,
-        calibration,
-        confusion: Some((
-            vec![0, 1],
-            cm.iter()
-                .map(|r| r.iter().map(|&v| v as u64).collect())
-                .collect(),
-        )),
-        slices: Some(("accuracy".into(), slices)),
-    };
+        result,
+        (&cand.table, &columns),
+        champ.map(|c| (&c.table, &columns)),
+    )?;
     std::fs::write(path, report.to_html())?;
     std::fs::write(path.with_extension("json"), report.to_json().to_string())?;
     Ok(())
 }
 
 /// Moves the champion alias when the gates pass, and shows the audit log entry.
-async fn decide(factory: &Factory, cand: &Evaluated, cmp: &Comparison, why: &str) -> Res<bool> {
+async fn decide(factory: &Factory, cand: &Evaluated, cmp: &SuiteResult, why: &str) -> Res<bool> {
     let v = cand.version.version;
     if !cmp.gates.passed {
         let failed: Vec<&str> = cmp
@@ -616,7 +531,7 @@ async fn decide(factory: &Factory, cand: &Evaluated, cmp: &Comparison, why: &str
         );
         return Ok(false);
     }
-    let o = |k: &str| cmp.observations.get(k).map_or(f64::NAN, |o| o.candidate);
+    let o = |k: &str| cmp.metrics.get(k).copied().unwrap_or(f64::NAN);
     let reason = format!(
         "{why}: every gate passed (accuracy {:.4}, roc_auc {:.4}, p95 {:.3} ms on {} {}…)",
         o("accuracy"),
@@ -694,7 +609,17 @@ async fn main() -> Res<()> {
     }
     let suite = EvaluationSuite {
         name: "churn-test".into(),
+        slices: vec![Slice::column(PLAN)],
+        business: Some(BusinessSpec {
+            latency_ms: Some("latency_ms".into()),
+            cost: Some((CostModel::PerCpuHour(0.05), "cpu_s".into())),
+        }),
         gates: gates.clone(),
+        bootstrap: Some(BootstrapOptions {
+            resamples: RESAMPLES,
+            seed: SEED,
+            ..Default::default()
+        }),
         ..Default::default()
     };
 
@@ -1005,17 +930,9 @@ async fn main() -> Res<()> {
         let cand = evaluate(&factory, &v.model_ref(), &test, test_data, &suite).await?;
         println!("\n  candidate {MODEL}@{} ({role}):", v.version);
         print_metrics(&format!("{MODEL}@{} on test", v.version), &cand);
-        let cmp = compare(&cand, champion.as_ref(), &gates)?;
+        let cmp = compare(&suite, &cand, champion.as_ref())?;
         if let Some(run) = &v.run_id {
-            record_evaluation(
-                factory.tracker().as_ref(),
-                run,
-                "test",
-                &cand.manifest,
-                &cand.metrics,
-                Some(&cmp.gates),
-            )
-            .await?;
+            record_evaluation(factory.tracker().as_ref(), run, &cmp).await?;
         }
         let title = match &champion {
             Some(c) => format!(
@@ -1024,7 +941,7 @@ async fn main() -> Res<()> {
             ),
             None => format!("{MODEL}@{} ({role}) on the test split", v.version),
         };
-        write_report(&report_path, title, &cand, champion.as_ref(), &cmp.gates)?;
+        write_report(&report_path, title, &suite, &cmp, &cand, champion.as_ref())?;
         if decide(&factory, &cand, &cmp, &format!("{role} on test")).await? {
             champion = Some(cand);
         }
@@ -1291,17 +1208,13 @@ async fn main() -> Res<()> {
             &champ_eval,
         );
         print_metrics(&format!("retrained {MODEL}@{}", new_v.version), &cand);
-        let cmp = compare(&cand, Some(&champ_eval), &gates)?;
+        let holdout_suite = EvaluationSuite {
+            name: "churn-feedback-holdout".into(),
+            ..suite.clone()
+        };
+        let cmp = compare(&holdout_suite, &cand, Some(&champ_eval))?;
         if let Some(run) = &new_v.run_id {
-            record_evaluation(
-                factory.tracker().as_ref(),
-                run,
-                "feedback-holdout",
-                &cand.manifest,
-                &cand.metrics,
-                Some(&cmp.gates),
-            )
-            .await?;
+            record_evaluation(factory.tracker().as_ref(), run, &cmp).await?;
         }
         let retrain_report = root.join("report-retrain.html");
         write_report(
@@ -1310,9 +1223,10 @@ async fn main() -> Res<()> {
                 "{MODEL}@{} (retrained) vs {MODEL}@{} (champion) on held-out feedback",
                 new_v.version, champ_eval.version.version
             ),
+            &holdout_suite,
+            &cmp,
             &cand,
             Some(&champ_eval),
-            &cmp.gates,
         )?;
         decide(&factory, &cand, &cmp, "retrained on feedback").await?;
         println!("  report: {}", retrain_report.display());

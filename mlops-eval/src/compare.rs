@@ -157,7 +157,7 @@ pub fn paired_bootstrap(
 }
 
 /// numpy's default (linear) percentile of sorted values, `q` in `[0, 1]`.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = (lo + 1).min(sorted.len() - 1);

@@ -174,7 +174,7 @@ fn judge(rule: &GateRule, obs: Option<&Observation>) -> RuleOutcome {
             (false, true) => "<",
             (false, false) => ">",
         };
-        reasons.push(format!("{what} {value:.6} {cmp} threshold {t}"));
+        reasons.push(format!("{what} {} {cmp} threshold {t}", num(value)));
     }
     if rule.min_absolute_change.is_some() || rule.min_relative_change.is_some() {
         match o.champion {
@@ -188,7 +188,12 @@ fn judge(rule: &GateRule, obs: Option<&Observation>) -> RuleOutcome {
                 if let Some(min) = rule.min_absolute_change {
                     let ok = improvement >= min;
                     passed &= ok;
-                    reasons.push(format!("{what} {improvement:.6} {} minimum absolute change {min} over champion {champ:.6}", if ok { ">=" } else { "<" }));
+                    reasons.push(format!(
+                        "{what} {} {} minimum absolute change {min} over champion {}",
+                        num(improvement),
+                        if ok { ">=" } else { "<" },
+                        num(champ)
+                    ));
                 }
                 if let Some(min) = rule.min_relative_change {
                     let rel = if champ == 0.0 {
@@ -199,7 +204,8 @@ fn judge(rule: &GateRule, obs: Option<&Observation>) -> RuleOutcome {
                     let ok = rel >= min;
                     passed &= ok;
                     reasons.push(format!(
-                        "relative {what} {rel:.6} {} minimum relative change {min}",
+                        "relative {what} {} {} minimum relative change {min}",
+                        num(rel),
                         if ok { ">=" } else { "<" }
                     ));
                 }
@@ -212,6 +218,16 @@ fn judge(rule: &GateRule, obs: Option<&Observation>) -> RuleOutcome {
         champion: o.champion,
         passed,
         reason: reasons.join("; "),
+    }
+}
+
+/// A value in a reason: six decimals, or six significant digits for small magnitudes so
+/// that a cost of 1.2e-6 does not read as 0.000001.
+fn num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || v.abs() >= 1e-3 {
+        format!("{v:.6}")
+    } else {
+        format!("{v:.5e}")
     }
 }
 
