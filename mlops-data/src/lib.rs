@@ -12,20 +12,27 @@
 //! - [`dedup`]: exact, keep-first, streaming [`Dedup`].
 //! - [`write`](mod@write): atomic Parquet output ([`write_parquet`]).
 //! - [`validate`]: declarative [`Check`]s and their violation counts.
+//! - [`feedback`]: append-only prediction and feedback logs, joined by request id into a
+//!   labelled dataset version ([`join_labels`]).
+//! - [`pit`]: point-in-time-correct joins with Feast's semantics ([`point_in_time_join`]).
 
 #![warn(missing_docs)]
 
 pub mod dedup;
+pub mod feedback;
 pub mod fingerprint;
 pub mod leakage;
+pub mod pit;
 pub mod source;
 pub mod split;
 pub mod validate;
 pub mod write;
 
 pub use dedup::{Dedup, DedupReport};
+pub use feedback::{AppendLog, LabelJoin, LabelJoinReport, LabelledData, LogKind, join_labels};
 pub use fingerprint::{content_fingerprint, dataset_id};
 pub use leakage::{LeakageReport, TimeSplit, leakage_report};
+pub use pit::{PitJoin, point_in_time_join};
 pub use source::{IpcSource, MemorySource, ParquetSource, TextFormat, TextSource};
 pub use split::{HashSplit, Split};
 pub use validate::{Check, count_violations};
