@@ -2,7 +2,9 @@
 //! then data (Parquet, validation, dedup, a leakage-free split, content ids), tracked training
 //! with a progress bar and a challenger sweep, evaluation under identical conditions with
 //! gates that decide promotion, serving the champion, drift monitoring on a production batch,
-//! and feedback labels that trigger a retraining with lineage.
+//! and feedback: served predictions go to an append-only log, labels and corrections that
+//! arrive later join them by request id into a labelled dataset version, and drift or
+//! enough new labels trigger a retraining with lineage.
 //!
 //! ```text
 //! cargo run --release -p mlops-examples --example factory_loop [-- <store folder>]
@@ -33,8 +35,9 @@ use mlops_core::sweep::{
 use mlops_core::{
     Change, DataSource, DatasetId, DriftDetector, EpochDecision, EvalColumns, Factory, LineageEdge,
     LineageNode, ModelRef, ModelVersion, ScanOptions, SearchRunsOptions, Tag, TrainObserver,
-    TrainOptions, TrainPlan, Trainer, TrainingData,
+    TrainOptions, TrainPlan, Trainer, TrainingData, now_ms,
 };
+use mlops_data::feedback::{self, AppendLog, LabelJoin, LogKind, join_labels};
 use mlops_data::{
     Check, Dedup, HashSplit, ParquetSource, WriteOptions, count_violations, dataset_id,
     leakage_report, write_parquet,
@@ -1075,19 +1078,168 @@ async fn main() -> Res<()> {
         }
     );
 
+    // Every served prediction goes to the append-only prediction log, with the features as
+    // the model saw them, in chunks as a server would flush them.
+    let log_dir = root.join("logs").join(now_ms().to_string());
+    let prediction_log = AppendLog::open(log_dir.join("predictions"), LogKind::Predictions)?;
+    let n_prod = prod.num_rows();
+    let mut logged: Vec<(&str, ArrayRef)> = vec![
+        (
+            feedback::REQUEST_ID,
+            Arc::new(StringArray::from_iter_values(
+                (0..n_prod).map(|i| format!("req-{i:06}")),
+            )),
+        ),
+        (
+            feedback::MODEL_VERSION,
+            Arc::new(StringArray::from_iter_values(
+                (0..n_prod).map(|_| served.version.to_string()),
+            )),
+        ),
+        (
+            feedback::PREDICTED_AT,
+            prod.column_by_name(TIME).ok_or("time")?.clone(),
+        ),
+    ];
+    let training_schema = schema();
+    for f in training_schema
+        .fields()
+        .iter()
+        .filter(|f| f.name() != LABEL)
+    {
+        logged.push((
+            f.name(),
+            prod.column_by_name(f.name()).ok_or("column")?.clone(),
+        ));
+    }
+    logged.push((
+        feedback::PREDICTION,
+        prod_out
+            .column_by_name("prediction")
+            .ok_or("prediction")?
+            .clone(),
+    ));
+    logged.push((
+        "score",
+        prod_out.column_by_name("score").ok_or("score")?.clone(),
+    ));
+    let logged = RecordBatch::try_from_iter(logged)?;
+    for start in (0..n_prod).step_by(1_000) {
+        prediction_log.append(&logged.slice(start, 1_000.min(n_prod - start)))?;
+    }
+    println!(
+        "  prediction log: {n_prod} predictions in {} append-only segments ({})",
+        prediction_log.segments()?.len(),
+        prediction_log.dir().display()
+    );
+
     // 7. Feedback: labels arrive; drift or enough labels trigger a retraining.
     step(7, "feedback and the retraining trigger");
-    let arrived: Vec<bool> = (0..prod.num_rows()).map(|_| rng.next_f64() < 0.8).collect();
-    let labelled = arrow_select::filter::filter_record_batch(
-        &prod,
-        &arrow_array::BooleanArray::from(arrived.clone()),
-    )?;
-    let prod_truth = int_column(&prod, LABEL)?;
-    let (mut hits, mut n) = (0usize, 0usize);
-    for i in (0..prod.num_rows()).filter(|&i| arrived[i]) {
-        n += 1;
-        hits += usize::from(prod_pred[i] == prod_truth[i]);
+    // Labels arrive 0.5 to 14.5 days after the prediction for 85% of the requests; some are
+    // drafts, and some first answers are wrong and corrected a day later.
+    let feedback_log = AppendLog::open(log_dir.join("feedback"), LogKind::Feedback)?;
+    let truth = int_column(&prod, LABEL)?;
+    let served_at = prod
+        .column_by_name(TIME)
+        .ok_or("time")?
+        .as_primitive::<arrow_array::types::TimestampMicrosecondType>()
+        .values()
+        .to_vec();
+    const DAY_US: i64 = 86_400_000_000;
+    let (mut ids, mut labels, mut at, mut status) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n_prod {
+        if rng.next_f64() >= 0.85 {
+            continue;
+        }
+        let t = served_at[i] + DAY_US / 2 + (rng.next_f64() * 14.0 * DAY_US as f64) as i64;
+        let id = format!("req-{i:06}");
+        let corrected = rng.next_f64() < 0.03;
+        if corrected {
+            ids.push(id.clone());
+            labels.push(1 - truth[i]);
+            at.push(t);
+            status.push("submitted");
+        }
+        let draft = !corrected && rng.next_f64() < 0.04;
+        ids.push(id);
+        labels.push(truth[i]);
+        at.push(if corrected { t + DAY_US } else { t });
+        status.push(if draft { "draft" } else { "submitted" });
     }
+    let fb_batch = RecordBatch::try_from_iter([
+        (
+            feedback::REQUEST_ID,
+            Arc::new(StringArray::from(ids)) as ArrayRef,
+        ),
+        (
+            feedback::LABEL,
+            Arc::new(Int64Array::from(labels)) as ArrayRef,
+        ),
+        (
+            feedback::LABELLED_AT,
+            Arc::new(TimestampMicrosecondArray::from(at).with_timezone("UTC")) as ArrayRef,
+        ),
+        (
+            feedback::STATUS,
+            Arc::new(StringArray::from(status)) as ArrayRef,
+        ),
+    ])?;
+    for start in (0..fb_batch.num_rows()).step_by(2_000) {
+        feedback_log.append(&fb_batch.slice(start, 2_000.min(fb_batch.num_rows() - start)))?;
+    }
+    // The labelled dataset as of ten days after the last prediction; labels later than two
+    // weeks after their prediction are too late to trust.
+    let as_of_us = served_at.iter().copied().max().unwrap_or(0) + 10 * DAY_US;
+    let joined = join_labels(
+        &prediction_log.read()?,
+        &feedback_log.read()?,
+        &LabelJoin {
+            max_label_delay: Some(std::time::Duration::from_secs(14 * 86_400)),
+            ..LabelJoin::as_of(as_of_us)
+        },
+    )?;
+    let r = &joined.report;
+    println!(
+        "  joined by request id as of last prediction + 10 days: {} labelled ({} corrected), {} pending, {} expired; ignored {} drafts, {} not yet given, {} later than 14 days; label delay p50 {:.1} d, p95 {:.1} d",
+        r.labelled,
+        r.corrected,
+        r.pending,
+        r.expired,
+        r.rejected_status,
+        r.future_labels,
+        r.late_labels,
+        r.delay_p50_ms.unwrap_or(0) as f64 / 86_400_000.0,
+        r.delay_p95_ms.unwrap_or(0) as f64 / 86_400_000.0,
+    );
+    // Back to the training schema: the feedback's label is the target.
+    let labelled = RecordBatch::try_new(
+        schema(),
+        schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                let name = if f.name() == LABEL {
+                    feedback::LABEL
+                } else {
+                    f.name()
+                };
+                joined
+                    .batch
+                    .column_by_name(name)
+                    .cloned()
+                    .ok_or_else(|| format!("joined column {name}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    )?;
+    let live_pred = int_column(&joined.batch, feedback::PREDICTION)?;
+    let live_truth = int_column(&joined.batch, feedback::LABEL)?;
+    let n = live_pred.len();
+    let hits = live_pred
+        .iter()
+        .zip(&live_truth)
+        .filter(|(a, b)| a == b)
+        .count();
     let live = hits as f64 / n.max(1) as f64;
     let offline = champion
         .metrics
@@ -1095,8 +1247,8 @@ async fn main() -> Res<()> {
         .copied()
         .unwrap_or(f64::NAN);
     println!(
-        "  {n} labels arrived for {} production predictions: live accuracy {live:.4} vs {offline:.4} offline ({:+.1} points)",
-        prod.num_rows(),
+        "  {n} labelled production predictions (dataset {}…): live accuracy {live:.4} vs {offline:.4} offline ({:+.1} points)",
+        short(&joined.dataset_id),
         100.0 * (live - offline)
     );
     let mut reasons = Vec::new();
