@@ -10,8 +10,10 @@
 //! - [`split`]: [`HashSplit`] by XXH64 of an entity key.
 //! - [`leakage`]: time splits with a gap, and the leakage report of a split.
 //! - [`dedup`]: exact, keep-first, streaming [`Dedup`].
-//! - [`write`](mod@write): atomic Parquet output ([`write_parquet`]).
-//! - [`validate`]: declarative [`Check`]s and their violation counts.
+//! - [`write`](mod@write): atomic Parquet output ([`write_parquet`], streaming
+//!   [`AtomicParquetWriter`]).
+//! - [`validate`]: declarative [`Check`]s, their violation counts, and the lazy [`Validator`]
+//!   whose report lists every failure; [`validate_into`] quarantines failing rows.
 //! - [`feedback`]: append-only prediction and feedback logs, joined by request id into a
 //!   labelled dataset version ([`join_labels`]).
 //! - [`pit`]: point-in-time-correct joins with Feast's semantics ([`point_in_time_join`]).
@@ -35,5 +37,5 @@ pub use leakage::{LeakageReport, TimeSplit, leakage_report};
 pub use pit::{PitJoin, point_in_time_join};
 pub use source::{IpcSource, MemorySource, ParquetSource, TextFormat, TextSource};
 pub use split::{HashSplit, Split};
-pub use validate::{Check, count_violations};
-pub use write::{WriteOptions, write_parquet};
+pub use validate::{Check, ValidationReport, Validator, count_violations, validate_into};
+pub use write::{AtomicParquetWriter, WriteOptions, write_parquet};
