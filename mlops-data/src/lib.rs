@@ -4,8 +4,9 @@
 //! dataset's id, and deterministic leakage-free splits. Validation, dedup, dataset versions
 //! and feature pipelines grow here next.
 //!
-//! - [`source`]: [`MemorySource`], [`ParquetSource`], [`IpcSource`], [`TextSource`] (CSV,
-//!   JSON lines).
+//! - [`source`]: [`MemorySource`], [`ParquetSource`] (row-group pruning), [`ParquetDataset`]
+//!   (a folder), [`IpcSource`], [`TextSource`] (CSV, JSON lines), [`ObjectSource`] (any
+//!   object store), and [`open_location`] for paths and `file://` or `s3://` URLs.
 //! - [`fingerprint`]: the content id of a table ([`content_fingerprint`], [`dataset_id`]).
 //! - [`split`]: [`HashSplit`] by XXH64 of an entity key; [`StratifiedSplit`] per label value.
 //! - [`leakage`]: time splits with a gap, and the leakage report of a split.
@@ -41,7 +42,10 @@ pub use fingerprint::{content_fingerprint, dataset_id};
 pub use leakage::{LeakageReport, TimeSplit, leakage_report};
 pub use near_dup::{MinHashOptions, NearDupIndex, NearDupReport, Shingle, near_duplicates};
 pub use pit::{PitJoin, point_in_time_join};
-pub use source::{IpcSource, MemorySource, ParquetSource, TextFormat, TextSource};
+pub use source::{
+    IpcSource, MemorySource, ObjectSource, ParquetDataset, ParquetSource, RangePredicate,
+    TextFormat, TextSource, open_location, open_path,
+};
 pub use split::{HashSplit, Split, StratifiedSplit};
 pub use validate::{Check, ValidationReport, Validator, count_violations, validate_into};
 pub use write::{AtomicParquetWriter, WriteOptions, write_parquet};

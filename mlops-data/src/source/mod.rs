@@ -1,14 +1,16 @@
-//! [`DataSource`](mlops_core::DataSource) implementations: in-memory tables, Parquet, Arrow
-//! IPC, CSV and JSON-lines files.
+//! [`DataSource`](mlops_core::DataSource) implementations: in-memory tables, Parquet files
+//! and folders, Arrow IPC, CSV and JSON-lines files.
 
 mod ipc;
+mod location;
 mod memory;
 mod parquet;
 mod text;
 
 pub use self::ipc::IpcSource;
+pub use self::location::{ObjectSource, open_location, open_path};
 pub use self::memory::MemorySource;
-pub use self::parquet::ParquetSource;
+pub use self::parquet::{ParquetDataset, ParquetSource, RangePredicate};
 pub use self::text::{INFER_RECORDS, TextFormat, TextSource};
 
 use arrow_array::RecordBatch;

@@ -1,5 +1,7 @@
 //! Parquet files as a [`DataSource`]: column projection by name, batch size and row limit,
-//! read a batch at a time so memory stays bounded whatever the file's size.
+//! row-group pruning on a column's range (from the footer's statistics), read a batch at a
+//! time so memory stays bounded whatever the file's size; and [`ParquetDataset`], many files
+//! (a folder) with one schema read as one source.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,19 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 
 const DEFAULT_BATCH: usize = 65_536;
 
+/// Rows whose `column` lies in `[min, max]` (either bound open), for row-group pruning: row
+/// groups whose footer statistics prove no row can match are not read. Pruning is coarse:
+/// rows of a kept row group are all returned, so filter rows afterwards when needed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangePredicate {
+    /// A numeric column.
+    pub column: String,
+    /// Smallest wanted value.
+    pub min: Option<f64>,
+    /// Largest wanted value.
+    pub max: Option<f64>,
+}
+
 /// A Parquet file.
 #[derive(Clone, Debug)]
 pub struct ParquetSource {
@@ -21,6 +36,7 @@ pub struct ParquetSource {
     name: String,
     schema: SchemaRef,
     rows: u64,
+    prune: Option<RangePredicate>,
 }
 
 fn parquet_err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -47,7 +63,73 @@ impl ParquetSource {
             name,
             schema,
             rows,
+            prune: None,
         })
+    }
+
+    /// Skips the row groups that cannot hold a row of `predicate`; the column must exist.
+    pub fn with_pruning(mut self, predicate: RangePredicate) -> Result<Self> {
+        if self.schema.index_of(&predicate.column).is_err() {
+            return Err(Error::invalid(
+                "pruning column",
+                &predicate.column,
+                format!("a column of {}", self.path.display()),
+            ));
+        }
+        self.prune = Some(predicate);
+        Ok(self)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The row groups a scan reads (all without pruning), out of how many.
+    pub fn row_groups(&self) -> Result<(Vec<usize>, usize)> {
+        let builder = Self::builder(&self.path)?;
+        let meta = builder.metadata();
+        let total = meta.num_row_groups();
+        let Some(p) = &self.prune else {
+            return Ok(((0..total).collect(), total));
+        };
+        let (lo, hi) = (
+            p.min.unwrap_or(f64::NEG_INFINITY),
+            p.max.unwrap_or(f64::INFINITY),
+        );
+        let leaf = meta
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.path().string() == p.column);
+        let kept = (0..total)
+            .filter(|&g| {
+                let Some(stats) = leaf.and_then(|i| meta.row_group(g).column(i).statistics())
+                else {
+                    return true;
+                };
+                use parquet::file::statistics::Statistics as S;
+                let range = match stats {
+                    S::Int32(v) => v
+                        .min_opt()
+                        .zip(v.max_opt())
+                        .map(|(a, b)| (*a as f64, *b as f64)),
+                    S::Int64(v) => v
+                        .min_opt()
+                        .zip(v.max_opt())
+                        .map(|(a, b)| (*a as f64, *b as f64)),
+                    S::Float(v) => v
+                        .min_opt()
+                        .zip(v.max_opt())
+                        .map(|(a, b)| (*a as f64, *b as f64)),
+                    S::Double(v) => v.min_opt().zip(v.max_opt()).map(|(a, b)| (*a, *b)),
+                    _ => None,
+                };
+                range.is_none_or(|(min, max)| !(max < lo || min > hi))
+            })
+            .collect();
+        Ok((kept, total))
     }
 
     /// The number of rows, from the footer.
@@ -79,6 +161,9 @@ impl ParquetSource {
             }
             let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
             builder = builder.with_projection(mask);
+        }
+        if self.prune.is_some() {
+            builder = builder.with_row_groups(self.row_groups()?.0);
         }
         if let Some(limit) = options.limit {
             builder = builder.with_limit(limit);
@@ -113,6 +198,142 @@ impl DataSource for ParquetSource {
         Ok(futures::stream::iter(reader)
             .map(move |b| b.map_err(|e| parquet_err(&path, e)))
             .boxed())
+    }
+}
+
+/// Many Parquet files with one schema, read in path order as one source: a folder's
+/// `*.parquet` files (sorted by name) or an explicit list. A file whose schema differs from
+/// the first's is refused when the dataset is opened, naming both files and the column.
+#[derive(Clone, Debug)]
+pub struct ParquetDataset {
+    name: String,
+    files: Vec<ParquetSource>,
+    schema: SchemaRef,
+}
+
+impl ParquetDataset {
+    /// Opens every `*.parquet` file of a folder (not recursive), sorted by name.
+    pub fn open_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir.display().to_string(), e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+            .collect();
+        paths.sort();
+        let name = dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string());
+        Self::open(name, &paths)
+    }
+
+    /// Opens the given files, in order.
+    pub fn open(name: impl Into<String>, paths: &[PathBuf]) -> Result<Self> {
+        let files = paths
+            .iter()
+            .map(ParquetSource::open)
+            .collect::<Result<Vec<_>>>()?;
+        let first = files.first().ok_or_else(|| {
+            Error::invalid("Parquet dataset", "no files", "at least one .parquet file")
+        })?;
+        let schema = first.schema.clone();
+        for f in &files[1..] {
+            if f.schema.fields() != schema.fields() {
+                let what = schema
+                    .fields()
+                    .iter()
+                    .zip(f.schema.fields())
+                    .find(|(a, b)| a != b)
+                    .map(|(a, b)| {
+                        format!(
+                            "column {:?} {} (nullable {}) vs column {:?} {} (nullable {})",
+                            a.name(),
+                            a.data_type(),
+                            a.is_nullable(),
+                            b.name(),
+                            b.data_type(),
+                            b.is_nullable()
+                        )
+                    })
+                    .unwrap_or_else(|| {
+                        format!(
+                            "{} columns vs {}",
+                            schema.fields().len(),
+                            f.schema.fields().len()
+                        )
+                    });
+                return Err(Error::invalid(
+                    format!("schema of {}", f.path.display()),
+                    what,
+                    format!("the schema of {}", first.path.display()),
+                ));
+            }
+        }
+        Ok(ParquetDataset {
+            name: name.into(),
+            files,
+            schema,
+        })
+    }
+
+    /// The files, in read order.
+    pub fn files(&self) -> &[ParquetSource] {
+        &self.files
+    }
+
+    /// Rows in all files, from the footers.
+    pub fn num_rows(&self) -> u64 {
+        self.files.iter().map(ParquetSource::num_rows).sum()
+    }
+
+    /// Applies row-group pruning to every file.
+    pub fn with_pruning(mut self, predicate: RangePredicate) -> Result<Self> {
+        self.files = self
+            .files
+            .into_iter()
+            .map(|f| f.with_pruning(predicate.clone()))
+            .collect::<Result<_>>()?;
+        Ok(self)
+    }
+}
+
+#[async_trait]
+impl DataSource for ParquetDataset {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Streams the files one after the other (each opened when reached), applying the
+    /// projection and batch size to each and the row limit to the whole.
+    async fn scan(&self, options: ScanOptions) -> Result<BatchStream> {
+        let files = self.files.clone();
+        let per_file = ScanOptions {
+            limit: None,
+            ..options.clone()
+        };
+        // Check the projection up front, so the error comes from scan().
+        if let Some(first) = files.first() {
+            crate::source::projection_indices(
+                &first.schema,
+                per_file.projection.as_deref(),
+                &first.path.display().to_string(),
+            )?;
+        }
+        let batches = files.into_iter().flat_map(move |f| {
+            let path = f.path.clone();
+            let items: Box<dyn Iterator<Item = Result<RecordBatch>> + Send> =
+                match f.reader(&per_file) {
+                    Ok(r) => Box::new(r.map(move |b| b.map_err(|e| parquet_err(&path, e)))),
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                };
+            items
+        });
+        Ok(futures::stream::iter(crate::source::limit_rows(batches, options.limit)).boxed())
     }
 }
 
@@ -198,5 +419,118 @@ mod tests {
             ..Default::default()
         };
         assert!(src.reader(&opts).unwrap_err().to_string().contains("nope"));
+    }
+
+    #[tokio::test]
+    async fn row_groups_outside_the_range_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        write(&path, 10_000, 1_000);
+        let src = ParquetSource::open(&path)
+            .unwrap()
+            .with_pruning(RangePredicate {
+                column: "id".into(),
+                min: Some(2_500.0),
+                max: Some(3_200.0),
+            })
+            .unwrap();
+        assert_eq!(src.row_groups().unwrap(), (vec![2, 3], 10));
+        let rows: usize = src
+            .read_all(&ScanOptions::default())
+            .unwrap()
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert_eq!(rows, 2_000);
+        let open_top = src.clone().with_pruning(RangePredicate {
+            column: "id".into(),
+            min: Some(9_999.5),
+            max: None,
+        });
+        assert_eq!(
+            open_top.unwrap().row_groups().unwrap().0,
+            Vec::<usize>::new()
+        );
+        let e = ParquetSource::open(&path)
+            .unwrap()
+            .with_pruning(RangePredicate {
+                column: "nope".into(),
+                min: None,
+                max: None,
+            });
+        assert!(e.unwrap_err().to_string().contains("nope"));
+    }
+
+    #[tokio::test]
+    async fn a_folder_is_one_source_and_a_foreign_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, rows) in [(0, 300), (1, 500), (2, 200)] {
+            write(&dir.path().join(format!("part-{i}.parquet")), rows, 100);
+        }
+        std::fs::write(dir.path().join("README.txt"), "not data").unwrap();
+        let ds = ParquetDataset::open_dir(dir.path()).unwrap();
+        assert_eq!((ds.files().len(), ds.num_rows()), (3, 1_000));
+        let opts = ScanOptions {
+            projection: Some(vec!["id".into()]),
+            limit: Some(650),
+            ..Default::default()
+        };
+        let batches: Vec<RecordBatch> = ds
+            .scan(opts)
+            .await
+            .unwrap()
+            .map(|b| b.unwrap())
+            .collect()
+            .await;
+        assert_eq!(
+            batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+            650
+        );
+        assert!(batches.iter().all(|b| b.num_columns() == 1));
+        let bad = ScanOptions {
+            projection: Some(vec!["nope".into()]),
+            ..Default::default()
+        };
+        assert!(
+            ds.scan(bad)
+                .await
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("nope")
+        );
+
+        // A file with another type for `name` is refused, naming both files and the column.
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Int64, true),
+        ]));
+        let other = dir.path().join("part-3.parquet");
+        let mut w =
+            ArrowWriter::try_new(File::create(&other).unwrap(), schema.clone(), None).unwrap();
+        w.write(
+            &RecordBatch::try_new(
+                schema,
+                vec![
+                    Arc::new(Int64Array::from(vec![1])),
+                    Arc::new(Int64Array::from(vec![2])),
+                ],
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        w.close().unwrap();
+        let e = ParquetDataset::open_dir(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("part-3.parquet")
+                && e.contains("part-0.parquet")
+                && e.contains("name")
+                && e.contains("Utf8")
+                && e.contains("Int64"),
+            "{e}"
+        );
+        assert!(ParquetDataset::open("none", &[]).is_err());
     }
 }
