@@ -85,12 +85,18 @@ pub struct LeakageReport {
     pub duplicate_rows: [u64; 2],
     /// Label counts per split (label as text).
     pub labels: [BTreeMap<String, u64>; 3],
+    /// Rows of eval and test whose text near-duplicates a training text (MinHash-LSH; 0 when
+    /// not asked for, see [`leakage_report_with_text`]).
+    pub near_duplicate_rows: [u64; 2],
 }
 
 impl LeakageReport {
-    /// True when no entity crosses splits and no eval or test row repeats a training row.
+    /// True when no entity crosses splits and no eval or test row repeats (or nearly repeats)
+    /// a training row.
     pub fn is_clean(&self) -> bool {
-        self.entity_overlap == [0; 3] && self.duplicate_rows == [0; 2]
+        self.entity_overlap == [0; 3]
+            && self.duplicate_rows == [0; 2]
+            && self.near_duplicate_rows == [0; 2]
     }
 }
 
@@ -206,7 +212,61 @@ pub fn leakage_report(
             label_counts(splits[1], label)?,
             label_counts(splits[2], label)?,
         ],
+        near_duplicate_rows: [0; 2],
     })
+}
+
+/// [`leakage_report`] plus near-duplicate texts across splits: eval and test rows whose
+/// `text` column near-duplicates a training text under `options` (a paraphrased question in
+/// the test set of a language model is leakage too).
+pub fn leakage_report_with_text(
+    splits: [&[RecordBatch]; 3],
+    entity: &str,
+    label: &str,
+    text: &str,
+    options: crate::near_dup::MinHashOptions,
+) -> Result<LeakageReport> {
+    let mut report = leakage_report(splits, entity, label)?;
+    let texts = |batches: &[RecordBatch]| -> Result<Vec<Option<String>>> {
+        let mut out = Vec::new();
+        for b in batches {
+            let col = b
+                .column_by_name(text)
+                .ok_or_else(|| Error::invalid("text column", text, "a column of every split"))?;
+            match col.data_type() {
+                DataType::Utf8 => {
+                    out.extend(col.as_string::<i32>().iter().map(|v| v.map(str::to_owned)))
+                }
+                DataType::LargeUtf8 => {
+                    out.extend(col.as_string::<i64>().iter().map(|v| v.map(str::to_owned)))
+                }
+                other => {
+                    return Err(Error::invalid(
+                        format!("type of text column {text:?}"),
+                        other.to_string(),
+                        "a string type",
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    };
+    let mut index = crate::near_dup::NearDupIndex::new(options)?;
+    for t in texts(splits[0])?.iter().flatten() {
+        index.push(t);
+    }
+    for (slot, split) in report
+        .near_duplicate_rows
+        .iter_mut()
+        .zip([splits[1], splits[2]])
+    {
+        *slot = texts(split)?
+            .iter()
+            .flatten()
+            .filter(|t| index.query(t).is_some())
+            .count() as u64;
+    }
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -283,5 +343,62 @@ mod tests {
         let r = leakage_report([&[train], &[], &[test]], "user", "label").unwrap();
         assert_eq!(r.duplicate_rows, [0, 1]);
         assert_eq!(r.entity_overlap, [0, 1, 0]);
+    }
+
+    #[test]
+    fn paraphrased_texts_across_splits_are_counted() {
+        let t = |texts: &[&str]| {
+            RecordBatch::try_from_iter([
+                (
+                    "user",
+                    Arc::new(Int64Array::from_iter_values(0..texts.len() as i64)) as _,
+                ),
+                (
+                    "label",
+                    Arc::new(Int64Array::from(vec![0; texts.len()])) as _,
+                ),
+                (
+                    "question",
+                    Arc::new(arrow_array::StringArray::from(texts.to_vec())) as _,
+                ),
+            ])
+            .unwrap()
+        };
+        let train = t(&[
+            "how do I reset the password of my account on the mobile app",
+            "what is the price of the premium plan per month in euros",
+        ]);
+        // Users differ (no entity overlap), but one eval question is the first training
+        // question with different case and spacing and one word changed.
+        let eval = t(&["How do I reset the  password of my account on the MOBILE app please"]);
+        let test = t(&["where can I download my invoices for the last twelve months"]);
+        let opts = crate::near_dup::MinHashOptions::for_threshold(
+            0.6,
+            128,
+            crate::near_dup::Shingle::Words(2),
+            1,
+        );
+        let mut splits = [vec![train], vec![eval], vec![test]];
+        // Distinct users per split.
+        for (i, s) in splits.iter_mut().enumerate() {
+            let b = &s[0];
+            let users =
+                Int64Array::from_iter_values((0..b.num_rows() as i64).map(|u| u + 100 * i as i64));
+            let mut cols = b.columns().to_vec();
+            cols[0] = Arc::new(users);
+            s[0] = RecordBatch::try_new(b.schema(), cols).unwrap();
+        }
+        let r = leakage_report_with_text(
+            [&splits[0], &splits[1], &splits[2]],
+            "user",
+            "label",
+            "question",
+            opts,
+        )
+        .unwrap();
+        assert_eq!(r.entity_overlap, [0; 3]);
+        assert_eq!(r.duplicate_rows, [0, 0]);
+        assert_eq!(r.near_duplicate_rows, [1, 0]);
+        assert!(!r.is_clean());
     }
 }

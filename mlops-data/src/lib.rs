@@ -39,7 +39,7 @@ pub mod write;
 pub use dedup::{Dedup, DedupReport};
 pub use feedback::{AppendLog, LabelJoin, LabelJoinReport, LabelledData, LogKind, join_labels};
 pub use fingerprint::{content_fingerprint, dataset_id};
-pub use leakage::{LeakageReport, TimeSplit, leakage_report};
+pub use leakage::{LeakageReport, TimeSplit, leakage_report, leakage_report_with_text};
 pub use near_dup::{MinHashOptions, NearDupIndex, NearDupReport, Shingle, near_duplicates};
 pub use pit::{PitJoin, point_in_time_join};
 pub use source::{

@@ -291,6 +291,47 @@ impl NearDupIndex {
         })
     }
 
+    /// The earliest kept text that `text` near-duplicates, with the similarity that
+    /// confirmed it: `(input index of the kept text, similarity)`. Does not add `text`.
+    pub fn query(&self, text: &str) -> Option<(u64, f64)> {
+        let shingles = self.hasher.shingles(text);
+        let sig = self.hasher.signature_of(&shingles);
+        self.best_match(&shingles, &sig, &self.hasher.band_keys(&sig), &mut 0)
+            .map(|(k, s)| (self.ids[k as usize], s))
+    }
+
+    /// The best (earliest) confirmed candidate among kept texts.
+    fn best_match(
+        &self,
+        shingles: &HashSet<u64>,
+        sig: &[u64],
+        keys: &[u64],
+        candidates: &mut u64,
+    ) -> Option<(u32, f64)> {
+        if shingles.is_empty() {
+            return None;
+        }
+        let mut seen = HashSet::new();
+        let mut best: Option<(u32, f64)> = None;
+        for (band, key) in keys.iter().enumerate() {
+            for &k in self.bands[band].get(key).into_iter().flatten() {
+                if !seen.insert(k) {
+                    continue;
+                }
+                *candidates += 1;
+                let s = if self.hasher.options.exact {
+                    jaccard(shingles, &self.shingles[k as usize])
+                } else {
+                    MinHasher::estimate(sig, &self.signatures[k as usize])
+                };
+                if s >= self.hasher.options.threshold && best.is_none_or(|(b, _)| k < b) {
+                    best = Some((k, s));
+                }
+            }
+        }
+        best
+    }
+
     /// Offers the next text: returns `true` when it is kept (no earlier kept text is a
     /// near-duplicate), `false` when it is removed (recorded in the report).
     pub fn push(&mut self, text: &str) -> bool {
@@ -299,33 +340,16 @@ impl NearDupIndex {
         let shingles = self.hasher.shingles(text);
         let sig = self.hasher.signature_of(&shingles);
         let keys = self.hasher.band_keys(&sig);
-        if !shingles.is_empty() {
-            let mut seen = HashSet::new();
-            let mut best: Option<(u32, f64)> = None;
-            for (band, key) in keys.iter().enumerate() {
-                for &k in self.bands[band].get(key).into_iter().flatten() {
-                    if !seen.insert(k) {
-                        continue;
-                    }
-                    self.report.candidates += 1;
-                    let s = if self.hasher.options.exact {
-                        jaccard(&shingles, &self.shingles[k as usize])
-                    } else {
-                        MinHasher::estimate(&sig, &self.signatures[k as usize])
-                    };
-                    if s >= self.hasher.options.threshold && best.is_none_or(|(b, _)| k < b) {
-                        best = Some((k, s));
-                    }
-                }
-            }
-            if let Some((k, s)) = best {
-                self.report.removed.push(NearDuplicate {
-                    index,
-                    duplicate_of: self.ids[k as usize],
-                    similarity: s,
-                });
-                return false;
-            }
+        let mut candidates = 0;
+        let found = self.best_match(&shingles, &sig, &keys, &mut candidates);
+        self.report.candidates += candidates;
+        if let Some((k, s)) = found {
+            self.report.removed.push(NearDuplicate {
+                index,
+                duplicate_of: self.ids[k as usize],
+                similarity: s,
+            });
+            return false;
         }
         let k = self.ids.len() as u32;
         if !shingles.is_empty() {
