@@ -38,9 +38,10 @@ use mlops_core::{
     TrainOptions, TrainPlan, Trainer, TrainingData, now_ms,
 };
 use mlops_data::feedback::{self, AppendLog, LabelJoin, LogKind, join_labels};
+use mlops_data::snapshot::{SnapshotOptions, diff, snapshot};
 use mlops_data::{
-    Check, Dedup, HashSplit, ParquetSource, WriteOptions, count_violations, dataset_id,
-    leakage_report, write_parquet,
+    Check, Dedup, HashSplit, ParquetSource, Validator, WriteOptions, dataset_id, leakage_report,
+    write_parquet,
 };
 use mlops_eval::business::CostModel;
 use mlops_eval::compare::{BootstrapOptions, EvalManifest, METRICS_VERSION};
@@ -677,38 +678,36 @@ async fn main() -> Res<()> {
         max: Some(hi),
     })
     .collect();
+    // One lazy pass collects every failure; the report lists each failing value and row.
+    let mut validator = Validator::new(blocking.iter().chain(&imputable).cloned().collect())?;
+    for b in &batches {
+        validator.check_batch(b)?;
+    }
+    let report = validator.finish();
     let mut blocked = 0u64;
-    for (checks, kind) in [
-        (&blocking, "blocking"),
-        (&imputable, "nulls count; imputed by the pipeline"),
-    ] {
-        let mut counts = vec![0u64; checks.len()];
-        for b in &batches {
-            for (c, v) in counts.iter_mut().zip(count_violations(b, checks)?) {
-                *c += v;
-            }
-        }
-        for (check, n) in checks.iter().zip(&counts) {
-            let rule = match check {
-                Check::NotNull { .. } => "not null".to_owned(),
-                Check::Range { min, max, .. } => {
-                    format!(
-                        "in [{}, {}]",
-                        min.unwrap_or(f64::NAN),
-                        max.unwrap_or(f64::NAN)
-                    )
-                }
-                Check::AllowedValues { values, .. } => format!("one of {}", values.join("|")),
-            };
-            println!(
-                "  check {:<17} {:<30} {n:>4} violations ({kind})",
-                check.column(),
-                rule
-            );
-            if kind == "blocking" {
-                blocked += n;
-            }
-        }
+    for (i, c) in report.checks.iter().enumerate() {
+        let kind = if i < blocking.len() {
+            blocked += c.failures;
+            "blocking"
+        } else {
+            "nulls count; imputed by the pipeline"
+        };
+        println!(
+            "  check {:<17} {:<42} {:>4} rows ({:.2}%, {kind})",
+            c.column.as_deref().unwrap_or("-"),
+            c.check,
+            c.failures,
+            c.percent
+        );
+    }
+    for f in report.failures.iter().take(3) {
+        println!(
+            "    e.g. row {}: {} = {} fails {}",
+            f.row.map_or("-".into(), |r| r.to_string()),
+            f.column.as_deref().unwrap_or("-"),
+            f.failure_case.as_deref().unwrap_or("null"),
+            f.check
+        );
     }
     if blocked > 0 {
         return Err(format!("{blocked} rows break blocking checks: fix the extract").into());
@@ -789,6 +788,20 @@ async fn main() -> Res<()> {
     // 3. Train: a tracked baseline with a progress bar, then a challenger sweep.
     step(3, "train (burn, tracked runs, registered with lineage)");
     let factory = Factory::open(&root)?;
+    let (train_manifest, train_handle) = snapshot(
+        factory.artifacts().as_ref(),
+        "churn-train",
+        std::slice::from_ref(&train),
+        SnapshotOptions::default(),
+    )
+    .await?;
+    println!(
+        "  snapshot of train in the artifact store: manifest {}… = dataset {}… ({} rows in {} content-addressed part)",
+        &train_handle.to_hex()[..12],
+        short(&train_manifest.id),
+        train_manifest.rows,
+        train_manifest.parts.len()
+    );
     let features = PipelineSpec::new(
         NUMERIC
             .iter()
@@ -1288,6 +1301,35 @@ async fn main() -> Res<()> {
                 })
                 .await?;
         }
+        let (v2, v2_handle) = snapshot(
+            factory.artifacts().as_ref(),
+            "churn-train",
+            std::slice::from_ref(&train2),
+            SnapshotOptions {
+                parent: Some(train_id.clone()),
+                transform: Some(format!("append {} feedback rows", fb_train.num_rows())),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let changes = diff(std::slice::from_ref(&train), std::slice::from_ref(&train2))?;
+        println!(
+            "  snapshot train v2: manifest {}… (parent {}…, \"{}\"); diff against v1: +{} rows, -{} rows, {} unchanged, schema {}",
+            &v2_handle.to_hex()[..12],
+            short(&train_id),
+            v2.transform.as_deref().unwrap_or(""),
+            changes.rows_added,
+            changes.rows_removed,
+            changes.rows_unchanged,
+            if changes.columns_added.is_empty()
+                && changes.columns_removed.is_empty()
+                && changes.type_changes.is_empty()
+            {
+                "unchanged"
+            } else {
+                "CHANGED"
+            }
+        );
         println!(
             "  training data v2 = train {}… + feedback {}… ({} rows) = {}… ({} rows, {})",
             short(&train_id),
