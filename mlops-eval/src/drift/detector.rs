@@ -413,7 +413,8 @@ fn choose(method: DriftMethod, categorical: bool, ref_rows: usize, n_unique: usi
     }
 }
 
-fn verdict(method: DriftMethod, value: f64, threshold: f64) -> bool {
+/// Evidently's verdict for `value` (the p-value of a test, else the statistic).
+pub(crate) fn verdict(method: DriftMethod, value: f64, threshold: f64) -> bool {
     match method {
         DriftMethod::Ks => value <= threshold,
         DriftMethod::Chisquare

@@ -191,15 +191,15 @@ pub fn ks_2samp_sorted(a: &[f64], b: &[f64], options: &KsOptions) -> Result<KsRe
         }
     }
     if mode == KsMethod::Asymp {
-        let (m, n) = if n1 >= n2 {
-            (n1 as f64, n2 as f64)
-        } else {
-            (n2 as f64, n1 as f64)
-        };
-        let en = m * n / (m + n);
         prob = if options.alternative == Alternative::TwoSided {
-            kstwo_sf(d, en.round_ties_even() as u64)
+            asymp_two_sided_p(d, n1, n2)
         } else {
+            let (m, n) = if n1 >= n2 {
+                (n1 as f64, n2 as f64)
+            } else {
+                (n2 as f64, n1 as f64)
+            };
+            let en = m * n / (m + n);
             let z = en.sqrt() * d;
             (-2.0 * z * z - 2.0 * z * (m + 2.0 * n) / (m * n * (m + n)).sqrt() / 3.0).exp()
         };
@@ -211,6 +211,18 @@ pub fn ks_2samp_sorted(a: &[f64], b: &[f64], options: &KsOptions) -> Result<KsRe
         statistic_sign: sign,
         method: mode,
     })
+}
+
+/// scipy's asymptotic two-sided p-value of `ks_2samp`: `kstwo.sf(d, round(n1 n2 / (n1 + n2)))`
+/// (round half to even, as `np.round`), also whylogs' p-value of a KS from two sketches.
+pub(crate) fn asymp_two_sided_p(d: f64, n1: u64, n2: u64) -> f64 {
+    let (m, n) = if n1 >= n2 {
+        (n1 as f64, n2 as f64)
+    } else {
+        (n2 as f64, n1 as f64)
+    };
+    let en = m * n / (m + n);
+    kstwo_sf(d, en.round_ties_even() as u64)
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {

@@ -18,6 +18,11 @@
 //! checked against golden fixtures from scipy 1.17 / numpy 2 / Evidently 0.7.23
 //! (`fixtures/drift/gen_drift.py`, `tests/drift_parity.rs`) to 1e-9.
 //!
+//! Mergeable profiles: [`ColumnProfile`] keeps counts, moments, distinct values and a
+//! [`KllSketch`] (numeric) or [`FrequentItems`] (string) per column in bounded memory, merges
+//! in any order, and scores drift without the rows ([`ks_from_profiles`], with whylogs'
+//! false alarms at large `n` corrected; [`psi_from_profiles`]; [`chi_square_from_profiles`]).
+//!
 //! Plain functions reject NaN and infinities (an error naming the sample); the detector
 //! drops them and counts them apart.
 
@@ -26,9 +31,14 @@ pub mod binned;
 pub mod categorical;
 pub mod cvm;
 pub mod detector;
+pub mod domain;
+pub mod embedding;
+pub mod frequent;
+pub mod kll;
 pub mod ks;
 pub mod mmd;
 pub mod profile;
+pub mod profile_drift;
 pub mod special;
 pub mod streaming;
 pub mod wasserstein;
@@ -47,8 +57,18 @@ pub use cvm::{CvmMethod, CvmResult, cramervonmises_2samp};
 pub use detector::{
     ColumnReport, DatasetRule, DefaultDriftDetector, DetectorOptions, DriftMethod, MissingCounts,
 };
+pub use domain::{DomainClassifierOptions, DomainClassifierResult, domain_classifier};
+pub use embedding::{
+    EmbeddingDrift, EmbeddingMethod, EmbeddingOptions, Embeddings, embedding_drift,
+};
+pub use frequent::FrequentItems;
+pub use kll::KllSketch;
 pub use ks::{Alternative, KsMethod, KsOptions, KsReference, KsResult, ks_2samp, ks_2samp_sorted};
 pub use mmd::{MmdResult, mmd_permutation_test, mmd_rbf, mmd_sigma};
+pub use profile::{ColumnProfile, PROFILE_VERSION};
+pub use profile_drift::{
+    ProfileDrift, chi_square_from_profiles, ks_from_profiles, psi_from_profiles,
+};
 pub use special::{chi2_sf, kstwo_cdf, kstwo_sf, norm_cdf, smirnov};
 pub use wasserstein::{
     WassersteinReference, energy_distance, energy_distance_sorted, std_population,
