@@ -8,6 +8,8 @@
 //!   (a folder), [`IpcSource`], [`TextSource`] (CSV, JSON lines), [`ObjectSource`] (any
 //!   object store), and [`open_location`] for paths and `file://` or `s3://` URLs.
 //! - [`fingerprint`]: the content id of a table ([`content_fingerprint`], [`dataset_id`]).
+//! - [`files`]: plain files and folder trees fingerprinted like `dvc add`, with parallel
+//!   BLAKE3 and a stat cache ([`fingerprint_path`]).
 //! - [`split`]: [`HashSplit`] by XXH64 of an entity key; [`StratifiedSplit`] per label value.
 //! - [`leakage`]: time splits with a gap, and the leakage report of a split.
 //! - [`dedup`]: exact, keep-first, streaming [`Dedup`].
@@ -26,6 +28,7 @@
 
 pub mod dedup;
 pub mod feedback;
+pub mod files;
 pub mod fingerprint;
 pub mod leakage;
 pub mod near_dup;
@@ -38,6 +41,7 @@ pub mod write;
 
 pub use dedup::{Dedup, DedupReport};
 pub use feedback::{AppendLog, LabelJoin, LabelJoinReport, LabelledData, LogKind, join_labels};
+pub use files::{FileEntry, FileOptions, TreeFingerprint, fingerprint_path};
 pub use fingerprint::{content_fingerprint, dataset_id};
 pub use leakage::{LeakageReport, TimeSplit, leakage_report, leakage_report_with_text};
 pub use near_dup::{MinHashOptions, NearDupIndex, NearDupReport, Shingle, near_duplicates};
