@@ -14,7 +14,7 @@
 //!             in little-endian at its own width; a null row is written as 0
 //!         timestamp: int64 microseconds since the epoch (UTC)
 //!         boolean: one byte per row, 0x01 or 0x00 (an extension of the benchmark's list)
-//!         string (utf8 and large utf8 alike): for every row the byte length as u64le
+//!         string (utf8, large utf8 and utf8 view alike): for every row the byte length as u64le
 //!             (0 for a null row); then the UTF-8 bytes of all rows, concatenated
 //! ```
 //! The fingerprint depends on row order.
@@ -157,11 +157,13 @@ fn hash_values(h: &mut Sha256, name: &str, dt: &DataType, columns: &[&dyn Array]
                 h.update(&buf);
             }
         }
-        DataType::Utf8 | DataType::LargeUtf8 => {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             let strings = |c: &&dyn Array, f: &mut dyn FnMut(Option<&str>)| {
                 if let Some(a) = c.as_string_opt::<i32>() {
                     a.iter().for_each(&mut *f);
                 } else if let Some(a) = c.as_string_opt::<i64>() {
+                    a.iter().for_each(&mut *f);
+                } else if let Some(a) = c.as_string_view_opt() {
                     a.iter().for_each(&mut *f);
                 }
             };
@@ -277,5 +279,27 @@ mod tests {
         .unwrap();
         let err = content_fingerprint(&schema, &[b]).unwrap_err().to_string();
         assert!(err.contains("blob") && err.contains("Binary"), "{err}");
+    }
+
+    #[test]
+    fn string_views_and_large_strings_fingerprint_like_strings() {
+        let values = vec![
+            Some("a"),
+            None,
+            Some("long enough to leave the view's inline bytes"),
+        ];
+        let fp = |col: arrow_array::ArrayRef| {
+            let b = RecordBatch::try_from_iter([("s", col)]).unwrap();
+            content_fingerprint(&b.schema(), &[b]).unwrap()
+        };
+        let plain = fp(Arc::new(StringArray::from(values.clone())));
+        assert_eq!(
+            fp(Arc::new(arrow_array::StringViewArray::from(values.clone()))),
+            plain
+        );
+        assert_eq!(
+            fp(Arc::new(arrow_array::LargeStringArray::from(values))),
+            plain
+        );
     }
 }

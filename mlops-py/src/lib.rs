@@ -2,6 +2,8 @@
 //! Every call that does I/O releases the GIL; each Rust error kind raises its own
 //! exception class (`mlops.NotFoundError`, `mlops.ValidationError`, ...).
 
+mod arrow;
+mod data;
 mod errors;
 mod stats;
 mod store;
@@ -34,5 +36,6 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::PyStore>()?;
     m.add_class::<store::PyRun>()?;
     stats::register(m)?;
+    data::register(m)?;
     Ok(())
 }

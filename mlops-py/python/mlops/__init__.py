@@ -12,7 +12,7 @@ content-addressed artifacts, no server.
 
 import os
 
-from . import drift, metrics
+from . import data, drift, metrics
 from ._mlops import Run, Store, parse_model_ref, version
 from .exceptions import (
     AlreadyExistsError,
@@ -57,6 +57,7 @@ __all__ = [
     "StoreError",
     "ValidationError",
     "__version__",
+    "data",
     "drift",
     "metrics",
     "get_store",
