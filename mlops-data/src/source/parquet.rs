@@ -144,6 +144,15 @@ impl ParquetSource {
 
     /// A synchronous reader for `options`, for callers outside an async context.
     pub fn reader(&self, options: &ScanOptions) -> Result<ParquetRecordBatchReader> {
+        self.reader_over(options, None)
+    }
+
+    /// A reader over `row_groups` (default: those pruning keeps, or all).
+    fn reader_over(
+        &self,
+        options: &ScanOptions,
+        row_groups: Option<Vec<usize>>,
+    ) -> Result<ParquetRecordBatchReader> {
         let mut builder = Self::builder(&self.path)?
             .with_batch_size(options.batch_size.unwrap_or(DEFAULT_BATCH).max(1));
         if let Some(names) = &options.projection {
@@ -162,7 +171,9 @@ impl ParquetSource {
             let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
             builder = builder.with_projection(mask);
         }
-        if self.prune.is_some() {
+        if let Some(groups) = row_groups {
+            builder = builder.with_row_groups(groups);
+        } else if self.prune.is_some() {
             builder = builder.with_row_groups(self.row_groups()?.0);
         }
         if let Some(limit) = options.limit {
@@ -171,12 +182,54 @@ impl ParquetSource {
         builder.build().map_err(|e| parquet_err(&self.path, e))
     }
 
-    /// Reads the whole (projected) file into memory.
+    /// Reads the whole (projected) file into memory. Without a row limit, row groups are
+    /// decoded on all cores (each thread a contiguous run of row groups), and the batches
+    /// come back in file order.
     pub fn read_all(&self, options: &ScanOptions) -> Result<Vec<RecordBatch>> {
         let path = self.path.clone();
-        self.reader(options)?
-            .map(|b| b.map_err(|e| parquet_err(&path, e)))
-            .collect()
+        let groups = self.row_groups()?.0;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .min(groups.len());
+        if options.limit.is_some() || threads < 2 {
+            return self
+                .reader(options)?
+                .map(|b| b.map_err(|e| parquet_err(&path, e)))
+                .collect();
+        }
+        let per = groups.len().div_ceil(threads);
+        let parts: Vec<Result<Vec<RecordBatch>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = groups
+                .chunks(per)
+                .map(|chunk| {
+                    let source = ParquetSource {
+                        prune: None,
+                        ..self.clone()
+                    };
+                    let chunk = chunk.to_vec();
+                    let path = path.clone();
+                    scope.spawn(move || -> Result<Vec<RecordBatch>> {
+                        source
+                            .reader_over(options, Some(chunk))?
+                            .map(|b| b.map_err(|e| parquet_err(&path, e)))
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Closed("a Parquet decoding thread panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut out = Vec::new();
+        for p in parts {
+            out.extend(p?);
+        }
+        Ok(out)
     }
 }
 
@@ -532,5 +585,33 @@ mod tests {
             "{e}"
         );
         assert!(ParquetDataset::open("none", &[]).is_err());
+    }
+
+    #[test]
+    fn parallel_reads_keep_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        write(&path, 10_000, 700);
+        let src = ParquetSource::open(&path).unwrap();
+        let parallel = src.read_all(&ScanOptions::default()).unwrap();
+        let sequential: Vec<RecordBatch> = src
+            .reader(&ScanOptions::default())
+            .unwrap()
+            .map(|b| b.unwrap())
+            .collect();
+        let ids = |b: &[RecordBatch]| -> Vec<i64> {
+            b.iter()
+                .flat_map(|b| {
+                    b.column(0)
+                        .as_any()
+                        .downcast_ref::<Int64Array>()
+                        .unwrap()
+                        .values()
+                        .to_vec()
+                })
+                .collect()
+        };
+        assert_eq!(ids(&parallel), (0..10_000).collect::<Vec<i64>>());
+        assert_eq!(ids(&parallel), ids(&sequential));
     }
 }
