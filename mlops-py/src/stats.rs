@@ -6,6 +6,7 @@ use mlops_eval::drift::{Alternative, KsMethod, KsOptions};
 use mlops_eval::metrics::{self, Average, PrfOptions, ScoreMatrix, ZeroDivision};
 use pyo3::prelude::*;
 
+use crate::arrow::{Floats, Ints};
 use crate::errors::to_py;
 
 fn invalid(what: &'static str, value: &str, expected: &'static str) -> PyErr {
@@ -59,11 +60,11 @@ macro_rules! prf {
         #[pyo3(signature = (y_true, y_pred, *, average = "binary", pos_label = 1, sample_weight = None, zero_division = None))]
         pub fn $name(
             py: Python<'_>,
-            y_true: Vec<i64>,
-            y_pred: Vec<i64>,
+            y_true: Ints,
+            y_pred: Ints,
             average: &str,
             pos_label: i64,
-            sample_weight: Option<Vec<f64>>,
+            sample_weight: Option<Floats>,
             zero_division: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<f64> {
             let zd = match zero_division {
@@ -72,8 +73,8 @@ macro_rules! prf {
             };
             let avg = self::average(average)?;
             py.detach(|| {
-                let opts = PrfOptions { average: avg, zero_division: zd, sample_weight: sample_weight.as_deref(), pos_label, ..Default::default() };
-                metrics::$name(&y_true, &y_pred, &opts)
+                let opts = PrfOptions { average: avg, zero_division: zd, sample_weight: sample_weight.as_ref().map(Floats::as_slice), pos_label, ..Default::default() };
+                metrics::$name(y_true.as_slice(), y_pred.as_slice(), &opts)
             })
             .map_err(to_py)
         }
@@ -89,13 +90,20 @@ prf!(f1_score, "scikit-learn's `f1_score`.");
 #[pyo3(signature = (y_true, y_pred, *, normalize = true, sample_weight = None))]
 pub fn accuracy_score(
     py: Python<'_>,
-    y_true: Vec<i64>,
-    y_pred: Vec<i64>,
+    y_true: Ints,
+    y_pred: Ints,
     normalize: bool,
-    sample_weight: Option<Vec<f64>>,
+    sample_weight: Option<Floats>,
 ) -> PyResult<f64> {
-    py.detach(|| metrics::accuracy_score(&y_true, &y_pred, normalize, sample_weight.as_deref()))
-        .map_err(to_py)
+    py.detach(|| {
+        metrics::accuracy_score(
+            y_true.as_slice(),
+            y_pred.as_slice(),
+            normalize,
+            sample_weight.as_ref().map(Floats::as_slice),
+        )
+    })
+    .map_err(to_py)
 }
 
 /// scikit-learn's `roc_auc_score` for a binary target and the positive class's scores.
@@ -103,16 +111,20 @@ pub fn accuracy_score(
 #[pyo3(signature = (y_true, y_score, *, sample_weight = None))]
 pub fn roc_auc_score(
     py: Python<'_>,
-    y_true: Vec<i64>,
-    y_score: Vec<f64>,
-    sample_weight: Option<Vec<f64>>,
+    y_true: Ints,
+    y_score: Floats,
+    sample_weight: Option<Floats>,
 ) -> PyResult<f64> {
     py.detach(|| {
         let opts = metrics::RocAucOptions {
-            sample_weight: sample_weight.as_deref(),
+            sample_weight: sample_weight.as_ref().map(Floats::as_slice),
             ..Default::default()
         };
-        metrics::roc_auc_score(&y_true, ScoreMatrix::column(&y_score), &opts)
+        metrics::roc_auc_score(
+            y_true.as_slice(),
+            ScoreMatrix::column(y_score.as_slice()),
+            &opts,
+        )
     })
     .map_err(to_py)
 }
@@ -122,16 +134,20 @@ pub fn roc_auc_score(
 #[pyo3(signature = (y_true, y_pred, *, sample_weight = None))]
 pub fn log_loss(
     py: Python<'_>,
-    y_true: Vec<i64>,
-    y_pred: Vec<f64>,
-    sample_weight: Option<Vec<f64>>,
+    y_true: Ints,
+    y_pred: Floats,
+    sample_weight: Option<Floats>,
 ) -> PyResult<f64> {
     py.detach(|| {
         let opts = metrics::LogLossOptions {
-            sample_weight: sample_weight.as_deref(),
+            sample_weight: sample_weight.as_ref().map(Floats::as_slice),
             ..Default::default()
         };
-        metrics::log_loss(&y_true, ScoreMatrix::column(&y_pred), &opts)
+        metrics::log_loss(
+            y_true.as_slice(),
+            ScoreMatrix::column(y_pred.as_slice()),
+            &opts,
+        )
     })
     .map_err(to_py)
 }
@@ -141,12 +157,18 @@ pub fn log_loss(
 #[pyo3(signature = (y_true, y_pred, *, sample_weight = None))]
 pub fn mean_absolute_error(
     py: Python<'_>,
-    y_true: Vec<f64>,
-    y_pred: Vec<f64>,
-    sample_weight: Option<Vec<f64>>,
+    y_true: Floats,
+    y_pred: Floats,
+    sample_weight: Option<Floats>,
 ) -> PyResult<f64> {
-    py.detach(|| metrics::mean_absolute_error(&y_true, &y_pred, sample_weight.as_deref()))
-        .map_err(to_py)
+    py.detach(|| {
+        metrics::mean_absolute_error(
+            y_true.as_slice(),
+            y_pred.as_slice(),
+            sample_weight.as_ref().map(Floats::as_slice),
+        )
+    })
+    .map_err(to_py)
 }
 
 /// scikit-learn's `r2_score`.
@@ -154,13 +176,20 @@ pub fn mean_absolute_error(
 #[pyo3(signature = (y_true, y_pred, *, sample_weight = None, force_finite = true))]
 pub fn r2_score(
     py: Python<'_>,
-    y_true: Vec<f64>,
-    y_pred: Vec<f64>,
-    sample_weight: Option<Vec<f64>>,
+    y_true: Floats,
+    y_pred: Floats,
+    sample_weight: Option<Floats>,
     force_finite: bool,
 ) -> PyResult<f64> {
-    py.detach(|| metrics::r2_score(&y_true, &y_pred, sample_weight.as_deref(), force_finite))
-        .map_err(to_py)
+    py.detach(|| {
+        metrics::r2_score(
+            y_true.as_slice(),
+            y_pred.as_slice(),
+            sample_weight.as_ref().map(Floats::as_slice),
+            force_finite,
+        )
+    })
+    .map_err(to_py)
 }
 
 /// scipy's `ks_2samp`: `(statistic, pvalue)`.
@@ -168,8 +197,8 @@ pub fn r2_score(
 #[pyo3(signature = (data1, data2, alternative = "two-sided", method = "auto"))]
 pub fn ks_2samp(
     py: Python<'_>,
-    data1: Vec<f64>,
-    data2: Vec<f64>,
+    data1: Floats,
+    data2: Floats,
     alternative: &str,
     method: &str,
 ) -> PyResult<(f64, f64)> {
@@ -194,8 +223,8 @@ pub fn ks_2samp(
     let r = py
         .detach(|| {
             mlops_eval::drift::ks_2samp(
-                &data1,
-                &data2,
+                data1.as_slice(),
+                data2.as_slice(),
                 &KsOptions {
                     alternative,
                     method,
@@ -208,12 +237,8 @@ pub fn ks_2samp(
 
 /// scipy's `wasserstein_distance` (unweighted).
 #[pyfunction]
-pub fn wasserstein_distance(
-    py: Python<'_>,
-    u_values: Vec<f64>,
-    v_values: Vec<f64>,
-) -> PyResult<f64> {
-    py.detach(|| mlops_eval::drift::wasserstein_distance(&u_values, &v_values))
+pub fn wasserstein_distance(py: Python<'_>, u_values: Floats, v_values: Floats) -> PyResult<f64> {
+    py.detach(|| mlops_eval::drift::wasserstein_distance(u_values.as_slice(), v_values.as_slice()))
         .map_err(to_py)
 }
 

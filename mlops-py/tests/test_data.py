@@ -111,3 +111,21 @@ def test_bad_input_raises_the_right_exception():
         md.validate(_table(), [{"check": "frobnicate"}])
     with pytest.raises(mlops.StoreError):
         md.read("/does/not/exist.parquet")
+
+
+def test_numpy_and_arrow_columns_feed_the_metrics():
+    import numpy as np
+
+    y = np.array([0, 1, 1, 0, 1])
+    s = np.array([0.1, 0.8, 0.4, 0.3, 0.9])
+    as_lists = mlops.metrics.roc_auc_score(y.tolist(), s.tolist())
+    assert mlops.metrics.roc_auc_score(y, s) == as_lists
+    assert mlops.metrics.roc_auc_score(pa.array(y), pa.array(s)) == as_lists
+    # Narrower and boolean labels are widened; float labels must be whole numbers.
+    assert mlops.metrics.accuracy_score(y.astype(np.int8), y.astype(bool)) == 1.0
+    assert mlops.metrics.accuracy_score(y.astype(np.float64), y) == 1.0
+    with pytest.raises(ValueError, match="not an integer"):
+        mlops.metrics.accuracy_score(np.array([0.5, 1.0]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="nulls"):
+        mlops.metrics.accuracy_score(pa.array([0, None]), pa.array([0, 1]))
+    assert mlops.drift.ks_2samp(np.arange(10.0), np.arange(10.0) + 0.5)[0] == pytest.approx(0.1)
