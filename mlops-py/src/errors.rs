@@ -15,6 +15,8 @@ pub fn to_py(e: mlops_core::Error) -> PyErr {
         E::InvalidInput { .. } => "ValidationError",
         E::Conflict(_) => "ConflictError",
         E::Integrity { .. } => "IntegrityError",
+        E::NotSupported(_) => "NotSupportedError",
+        E::Training(_) => "TrainingError",
         _ => "StoreError",
     };
     let msg = e.to_string();

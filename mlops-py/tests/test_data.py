@@ -111,6 +111,10 @@ def test_bad_input_raises_the_right_exception():
         md.validate(_table(), [{"check": "frobnicate"}])
     with pytest.raises(mlops.StoreError):
         md.read("/does/not/exist.parquet")
+    nested = pa.table({"x": pa.array([[1], [2, 3]], pa.list_(pa.int64()))})
+    with pytest.raises(mlops.NotSupportedError, match="fingerprint"):
+        md.fingerprint(nested)
+    assert issubclass(mlops.NotSupportedError, NotImplementedError)
 
 
 def test_numpy_and_arrow_columns_feed_the_metrics():

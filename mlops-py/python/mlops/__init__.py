@@ -20,7 +20,9 @@ from .exceptions import (
     IntegrityError,
     MlopsError,
     NotFoundError,
+    NotSupportedError,
     StoreError,
+    TrainingError,
     ValidationError,
 )
 
@@ -52,9 +54,11 @@ __all__ = [
     "IntegrityError",
     "MlopsError",
     "NotFoundError",
+    "NotSupportedError",
     "Run",
     "Store",
     "StoreError",
+    "TrainingError",
     "ValidationError",
     "__version__",
     "data",

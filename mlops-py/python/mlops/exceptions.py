@@ -30,3 +30,11 @@ class IntegrityError(MlopsError):
 
 class StoreError(MlopsError):
     """The metadata or artifact store failed."""
+
+
+class NotSupportedError(MlopsError, NotImplementedError):
+    """The operation, type or format is not supported (the message says what is)."""
+
+
+class TrainingError(MlopsError):
+    """Training or inference failed inside the compute backend."""
