@@ -96,6 +96,23 @@ pub struct BootstrapOptions {
     pub seed: u64,
 }
 
+impl BootstrapOptions {
+    /// Refuses zero resamples and a confidence outside (0, 1).
+    pub fn check(&self) -> Result<()> {
+        if self.resamples == 0 || !(self.confidence > 0.0 && self.confidence < 1.0) {
+            return Err(Error::invalid(
+                "bootstrap options",
+                format!(
+                    "{} resamples at confidence {}",
+                    self.resamples, self.confidence
+                ),
+                "at least one resample and a confidence strictly between 0 and 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for BootstrapOptions {
     fn default() -> Self {
         BootstrapOptions {
@@ -121,16 +138,7 @@ pub fn paired_bootstrap(
             "at least one row",
         ));
     }
-    if options.resamples == 0 || !(options.confidence > 0.0 && options.confidence < 1.0) {
-        return Err(Error::invalid(
-            "bootstrap options",
-            format!(
-                "{} resamples at confidence {}",
-                options.resamples, options.confidence
-            ),
-            "at least one resample and a confidence strictly between 0 and 1",
-        ));
-    }
+    options.check()?;
     let all: Vec<usize> = (0..n).collect();
     let (a, b) = (metric(0, &all)?, metric(1, &all)?);
     let mut rng = Rng::new(options.seed);

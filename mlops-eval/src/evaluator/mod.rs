@@ -591,16 +591,7 @@ impl EvaluationSuite {
         models: &[&Prepared],
     ) -> Result<Vec<Vec<Vec<f64>>>> {
         let n = models[0].data.len();
-        if options.resamples == 0 || !(options.confidence > 0.0 && options.confidence < 1.0) {
-            return Err(Error::invalid(
-                "bootstrap options",
-                format!(
-                    "{} resamples at confidence {}",
-                    options.resamples, options.confidence
-                ),
-                "at least one resample and a confidence strictly between 0 and 1",
-            ));
-        }
+        options.check()?;
         let mut out = vec![vec![Vec::with_capacity(options.resamples); models.len()]; names.len()];
         let mut rng = Rng::new(options.seed);
         let mut idx = vec![0usize; n];
