@@ -85,10 +85,9 @@ impl AtomicParquetWriter {
     /// Appends one batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let shown = self.path.display().to_string();
-        let w = self
-            .writer
-            .as_mut()
-            .ok_or_else(|| Error::invalid("Parquet writer", &shown, "a writer not yet committed"))?;
+        let w = self.writer.as_mut().ok_or_else(|| {
+            Error::invalid("Parquet writer", &shown, "a writer not yet committed")
+        })?;
         w.write(batch).map_err(|e| {
             Error::invalid(
                 format!("batch for {shown}"),
@@ -108,10 +107,9 @@ impl AtomicParquetWriter {
     /// Finishes the file, fsyncs it and renames it into place; returns the rows written.
     pub fn commit(mut self) -> Result<u64> {
         let shown = self.path.display().to_string();
-        let w = self
-            .writer
-            .take()
-            .ok_or_else(|| Error::invalid("Parquet writer", &shown, "a writer not yet committed"))?;
+        let w = self.writer.take().ok_or_else(|| {
+            Error::invalid("Parquet writer", &shown, "a writer not yet committed")
+        })?;
         let file = w
             .into_inner()
             .map_err(|e| Error::io(&shown, std::io::Error::other(e)))?;

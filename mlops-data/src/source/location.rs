@@ -13,8 +13,8 @@ use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use futures::StreamExt;
 use mlops_core::{BatchStream, DataSource, Error, Result, ScanOptions};
-use object_store::{ObjectStore, ObjectStoreExt};
 use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use std::io::Write;
 
 use super::{IpcSource, ParquetDataset, ParquetSource, TextSource};
@@ -185,7 +185,13 @@ mod tests {
         )])
         .unwrap();
         let p = dir.path().join("t.parquet");
-        write_parquet(&p, &t.schema(), std::slice::from_ref(&t), WriteOptions::default()).unwrap();
+        write_parquet(
+            &p,
+            &t.schema(),
+            std::slice::from_ref(&t),
+            WriteOptions::default(),
+        )
+        .unwrap();
         std::fs::write(dir.path().join("t.csv"), "a,b\n1,x\n2,y\n").unwrap();
         assert_eq!(rows(open_path(&p).unwrap().as_ref()).await, 100);
         assert_eq!(
