@@ -647,7 +647,7 @@ async fn main() -> Res<()> {
         source.schema().fields().len()
     );
 
-    let blocking = vec![
+    let blocking = [
         Check::NotNull {
             column: ENTITY.into(),
         },
