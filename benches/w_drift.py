@@ -3,9 +3,10 @@
 and Evidently 0.7 (../shared/bench/peers/peer_drift.py), interleaved in one run, printing
 the ratios and the agreement checks of BENCHMARKS.md.
 
-    python3 benches/w_drift.py                         # 1M rows, 3 reps after a warm-up
+    python3 benches/w_drift.py --evidently-reps 3      # 1M rows, 3 reps after a warm-up, all cores
     python3 benches/w_drift.py --smoke                 # 100k-row files, 1 rep
     python3 benches/w_drift.py --evidently-reps 0      # skip Evidently (slow at 1M rows)
+    python3 benches/w_drift.py --threads 1             # per-core numbers
 
 Inputs (git-ignored), made by ../shared/bench/gen.py:
     ~/.cache/peers-venv/bin/python ../shared/bench/gen.py drift --rows 1000000 --seed 11 \\
@@ -89,7 +90,8 @@ def main():
     ap.add_argument("--cur", default=os.path.join(ROOT, "bench-data", "drift_cur.parquet"))
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--evidently-reps", type=int, default=1, help="timed Evidently reps (0 = skip)")
-    ap.add_argument("--threads", type=int, default=1, help="our worker threads (1 = per-core numbers)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="our worker threads (default: every core; 1 = per-core numbers)")
     peer_venv = os.environ.get("PEERS_VENV", os.path.expanduser("~/.cache/peers-venv"))
     ap.add_argument("--scipy-python", default=os.path.join(peer_venv, "bin", "python"))
     ap.add_argument("--evidently-python", default=os.environ.get(
@@ -127,18 +129,23 @@ def main():
             res["evidently"].append(r)
             print(json.dumps({"rep": rep, "timed": True, **r}), flush=True)
 
+    env_info["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     med = {k: statistics.median(r["time_s"]["total"] for r in v) for k, v in res.items() if v}
+    best = {k: min(r["time_s"]["total"] for r in v) for k, v in res.items() if v}
     ours = res["mlops"][-1]
     ok, worst = agree_scipy(ours, res["scipy"][-1])
     summary = {"workload": "W-DRIFT", "summary": True, "rows": ours["rows_ref"], "threads": a.threads,
-               "total_s_median": med, "agree_scipy": ok, "scipy_worst": worst,
-               "as_expected": ours["as_expected"]}
+               "machine": env_info, "reps": {k: len(v) for k, v in res.items()},
+               "total_s_median": med, "total_s_min": best, "agree_scipy": ok, "scipy_worst": worst,
+               "as_expected": ours["as_expected"], "peak_rss_mb": {k: max(r["peak_rss_mb"] for r in v)
+                                                                   for k, v in res.items() if v}}
     print()
-    print(f"W-DRIFT rows={ours['rows_ref']} reps={a.reps} threads={a.threads} nproc={env_info['nproc']}  "
-          f"{env_info['uptime']}")
-    print(f"{'impl':<12}{'total s (median)':>18}{'speedup of ours':>18}")
+    print(f"W-DRIFT rows={ours['rows_ref']} reps={a.reps} threads={a.threads} nproc={env_info['nproc']}")
+    print(f"  start: {env_info['uptime']}")
+    print(f"  end:   {env_info['uptime_end']}")
+    print(f"{'impl':<12}{'reps':>6}{'median s':>12}{'min s':>10}{'speedup (median)':>19}")
     for k, v in med.items():
-        print(f"{k:<12}{v:>18.4f}{v / med['mlops']:>17.1f}x")
+        print(f"{k:<12}{len(res[k]):>6}{v:>12.4f}{best[k]:>10.4f}{v / med['mlops']:>18.1f}x")
         summary[f"speedup_vs_{k}"] = v / med["mlops"]
     st_o = ours["time_s"]
     st_s = res["scipy"][-1]["time_s"]

@@ -564,7 +564,8 @@ fn detector_matches_evidently_data_drift_preset() {
         let name = ds["name"].as_str().unwrap();
         let reference = dataset_batch(&ds["ref"]);
         let current = dataset_batch(&ds["cur"]);
-        let det = DefaultDriftDetector::default();
+        // Evidently verbatim: its goodness-of-fit chisquare, no effect-size floor.
+        let det = DefaultDriftDetector::new(DetectorOptions::evidently());
         let fitted = det.fit(&reference).unwrap();
         let (cols, report) = det.score_detailed(&fitted, &current).unwrap();
         assert_eq!(report.columns.len(), cols.len());

@@ -78,24 +78,29 @@ pub fn anderson_ksamp(samples: &[&[f64]]) -> Result<AndersonKsampResult> {
         a2 += inner_sum / ni;
     }
     a2 *= (nf - 1.0) / nf;
+    let sizes: Vec<usize> = sorted.iter().map(Vec::len).collect();
+    standardise(a2, n_total, &sizes)
+}
 
+/// scipy's standardisation of the midrank statistic `a2` (`A2akN`) of `sizes.len()` samples
+/// with `n_total` values in all, its critical values and the interpolated p-value.
+pub(crate) fn standardise(a2: f64, n_total: usize, sizes: &[usize]) -> Result<AndersonKsampResult> {
+    let k = sizes.len();
+    let nf = n_total as f64;
     let kf = k as f64;
-    let hh: f64 = sorted.iter().map(|s| 1.0 / s.len() as f64).sum();
-    // hs_cs = cumsum(1 / arange(N-1, 1, -1))
-    let mut hs_cs = Vec::with_capacity(n_total.saturating_sub(2));
-    let mut acc = 0.0;
+    let hh: f64 = sizes.iter().map(|s| 1.0 / *s as f64).sum();
+    // hs_cs = cumsum(1 / arange(N-1, 1, -1)); h = hs_cs[-1] + 1, g = sum(hs_cs / arange(2, N)),
+    // streamed in numpy's order.
+    let (mut acc, mut g) = (0.0, 0.0);
+    let mut idx = 0usize; // position in hs_cs
     let mut i = n_total as i64 - 1;
     while i > 1 {
         acc += 1.0 / i as f64;
-        hs_cs.push(acc);
+        g += acc / (idx + 2) as f64;
+        idx += 1;
         i -= 1;
     }
-    let h = hs_cs.last().copied().unwrap_or(0.0) + 1.0;
-    let g: f64 = hs_cs
-        .iter()
-        .enumerate()
-        .map(|(i, v)| v / (i + 2) as f64)
-        .sum();
+    let h = acc + 1.0;
     let a = (4.0 * g - 6.0) * (kf - 1.0) + (10.0 - 6.0 * g) * hh;
     let b = (2.0 * g - 4.0) * kf * kf + 8.0 * h * kf + (2.0 * g - 14.0 * h - 4.0) * hh - 8.0 * h
         + 4.0 * g

@@ -39,27 +39,7 @@ pub fn cramervonmises_2samp(x: &[f64], y: &[f64], method: CvmMethod) -> Result<C
     let xa = sorted_finite(x, "cramervonmises_2samp first sample")?;
     let ya = sorted_finite(y, "cramervonmises_2samp second sample")?;
     let (nx, ny) = (xa.len(), ya.len());
-    if nx < 2 || ny < 2 {
-        return Err(Error::invalid(
-            "cramervonmises_2samp sample size",
-            format!("{nx} and {ny}"),
-            "at least two observations in each sample",
-        ));
-    }
-    let exact = match method {
-        CvmMethod::Auto => nx.max(ny) <= 20,
-        CvmMethod::Exact => {
-            if nx.max(ny) > 20 {
-                return Err(Error::invalid(
-                    "cramervonmises_2samp exact method",
-                    format!("{nx} and {ny} values"),
-                    "at most 20 values per sample (use Auto or Asymptotic)",
-                ));
-            }
-            true
-        }
-        CvmMethod::Asymptotic => false,
-    };
+    let exact = use_exact(nx, ny, method)?;
     // Average ranks in the pooled sample.
     let mut all = Vec::with_capacity(nx + ny);
     all.extend_from_slice(&xa);
@@ -80,6 +60,38 @@ pub fn cramervonmises_2samp(x: &[f64], y: &[f64], method: CvmMethod) -> Result<C
         .enumerate()
         .map(|(i, v)| (rank(*v) - (i + 1) as f64).powi(2))
         .sum();
+    Ok(from_rank_sums(sx, sy, nx, ny, exact))
+}
+
+/// Whether scipy's `method` computes the exact p-value for samples of `nx` and `ny` values
+/// (an error below two values per side, or for `Exact` above 20).
+pub(crate) fn use_exact(nx: usize, ny: usize, method: CvmMethod) -> Result<bool> {
+    if nx < 2 || ny < 2 {
+        return Err(Error::invalid(
+            "cramervonmises_2samp sample size",
+            format!("{nx} and {ny}"),
+            "at least two observations in each sample",
+        ));
+    }
+    Ok(match method {
+        CvmMethod::Auto => nx.max(ny) <= 20,
+        CvmMethod::Exact => {
+            if nx.max(ny) > 20 {
+                return Err(Error::invalid(
+                    "cramervonmises_2samp exact method",
+                    format!("{nx} and {ny} values"),
+                    "at most 20 values per sample (use Auto or Asymptotic)",
+                ));
+            }
+            true
+        }
+        CvmMethod::Asymptotic => false,
+    })
+}
+
+/// The statistic and p-value from the sums of squared rank offsets of each sample
+/// (`sum_i (rank(x_i) - i)^2`, ranks averaged over ties, `i` from 1).
+pub(crate) fn from_rank_sums(sx: f64, sy: f64, nx: usize, ny: usize, exact: bool) -> CvmResult {
     let (nxf, nyf) = (nx as f64, ny as f64);
     let u = nxf * sx + nyf * sy;
     let k = nxf * nyf;
@@ -98,10 +110,10 @@ pub fn cramervonmises_2samp(x: &[f64], y: &[f64], method: CvmMethod) -> Result<C
             1.0
         }
     };
-    Ok(CvmResult {
+    CvmResult {
         statistic: t,
         p_value: p,
-    })
+    }
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {

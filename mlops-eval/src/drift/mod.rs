@@ -5,8 +5,9 @@
 //! [`entropy`]) so a user can swap an import; each has a fitted-reference form that keeps
 //! what the reference contributes (sorted values, bin edges and proportions, category
 //! counts) so scoring a window costs only the window. [`DefaultDriftDetector`] implements
-//! [`mlops_core::DriftDetector`] over Arrow numeric and string columns with Evidently's
-//! automatic method choice.
+//! [`mlops_core::DriftDetector`] over Arrow numeric, string, temporal and embedding columns
+//! with Evidently's automatic method choice, an effect size per column, calibrated alarms
+//! (a published false-alarm table) and the data-quality findings of the same pass.
 //!
 //! Methods: two-sample Kolmogorov-Smirnov with scipy's exact and asymptotic p-values
 //! ([`ks_2samp`], [`kstwo_sf`], [`smirnov`]); Wasserstein raw and Evidently-normed; energy
@@ -17,6 +18,12 @@
 //! ([`cramervonmises_2samp`]); k-sample Anderson-Darling ([`anderson_ksamp`]). Every one is
 //! checked against golden fixtures from scipy 1.17 / numpy 2 / Evidently 0.7.23
 //! (`fixtures/drift/gen_drift.py`, `tests/drift_parity.rs`) to 1e-9.
+//!
+//! Speed: floats are sorted by an LSD radix sort ([`sort_f64`], [`sort_f64_with`]); the rank
+//! tests of sorted samples run in one linear merge, bit for bit the ranked forms
+//! ([`cramervonmises_2samp_sorted`], [`anderson_ksamp_sorted`]); KS and Wasserstein share
+//! one branch-free merge ([`ks_wasserstein_sorted`]); with ties, [`edf_test_ties_sorted`] is
+//! the calibrated Cramér-von Mises / Anderson-Darling test.
 //!
 //! Mergeable profiles: [`ColumnProfile`] keeps counts, moments, distinct values and a
 //! [`KllSketch`] (numeric) or [`FrequentItems`] (string) per column in bounded memory, merges
@@ -36,9 +43,11 @@ pub mod embedding;
 pub mod frequent;
 pub mod kll;
 pub mod ks;
+pub mod merged;
 pub mod mmd;
 pub mod profile;
 pub mod profile_drift;
+pub mod sort;
 pub mod special;
 pub mod streaming;
 pub mod wasserstein;
@@ -64,11 +73,16 @@ pub use embedding::{
 pub use frequent::FrequentItems;
 pub use kll::KllSketch;
 pub use ks::{Alternative, KsMethod, KsOptions, KsReference, KsResult, ks_2samp, ks_2samp_sorted};
+pub use merged::{
+    EdfStatistic, EdfTestResult, KsWasserstein, anderson_ksamp_sorted, cramervonmises_2samp_sorted,
+    edf_test_ties_sorted, ks_wasserstein_sorted,
+};
 pub use mmd::{MmdResult, mmd_permutation_test, mmd_rbf, mmd_sigma};
 pub use profile::{ColumnProfile, PROFILE_VERSION};
 pub use profile_drift::{
     ProfileDrift, chi_square_from_profiles, ks_from_profiles, psi_from_profiles,
 };
+pub use sort::{SortScratch, sort_f64, sort_f64_with};
 pub use special::{chi2_sf, kstwo_cdf, kstwo_sf, norm_cdf, smirnov};
 pub use wasserstein::{
     WassersteinReference, energy_distance, energy_distance_sorted, std_population,
@@ -92,14 +106,6 @@ pub(crate) fn sorted_finite(values: &[f64], what: &'static str) -> Result<Vec<f6
     let mut v = values.to_vec();
     sort_f64(&mut v);
     Ok(v)
-}
-
-/// Sorts floats ascending in `f64::total_cmp` order (-0.0 before 0.0; NaN last or first by
-/// sign): the sort behind every fitted reference and window. (An LSD radix sort on the IEEE
-/// bits measured no faster than the standard pattern-defeating quicksort here: both are
-/// memory-bound at about 50 ms per million values on the shared VM.)
-pub fn sort_f64(v: &mut [f64]) {
-    v.sort_unstable_by(f64::total_cmp);
 }
 
 #[cfg(test)]
