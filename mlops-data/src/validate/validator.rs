@@ -330,8 +330,7 @@ impl Validator {
                 .cloned()
                 .ok_or_else(|| Judge::Unjudged(format!("column {name:?} is missing")))
         };
-        let check = self.checks[i].clone();
-        Ok(Some(match (&check, &mut self.state[i]) {
+        Ok(Some(match (&self.checks[i], &mut self.state[i]) {
             (Check::NotNull { column: c }, _) => {
                 let col = column(c)?;
                 (0..n).map(|r| col.is_null(r)).collect()
