@@ -143,9 +143,22 @@ pub fn psi(p_ref: &[f64], p_cur: &[f64]) -> f64 {
         .sum()
 }
 
-fn rel_entr(x: f64, y: f64) -> f64 {
+/// `scipy.special.rel_entr` as scipy 1.17 (xsf) computes it: `x·log1p((x − y)/y)` when
+/// `x / y` is in (0.5, 2), more accurate for close values, else `x·log(x / y)` (or the
+/// difference of logs when the ratio under- or overflows).
+pub(crate) fn rel_entr(x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        return f64::NAN;
+    }
     if x > 0.0 && y > 0.0 {
-        x * (x / y).ln()
+        let ratio = x / y;
+        if 0.5 < ratio && ratio < 2.0 {
+            x * ((x - y) / y).ln_1p()
+        } else if f64::MIN_POSITIVE < ratio && ratio < f64::INFINITY {
+            x * ratio.ln()
+        } else {
+            x * (x.ln() - y.ln())
+        }
     } else if x == 0.0 && y >= 0.0 {
         0.0
     } else {

@@ -29,6 +29,15 @@
 //! [`KllSketch`] (numeric) or [`FrequentItems`] (string) per column in bounded memory, merges
 //! in any order, and scores drift without the rows ([`ks_from_profiles`], with whylogs'
 //! false alarms at large `n` corrected; [`psi_from_profiles`]; [`chi_square_from_profiles`]).
+//! [`TableProfile`] profiles a whole table; [`ProfileDriftDetector`] is the detector of a
+//! fleet: a reference profile, current profiles merged from many servers, the same report,
+//! effect sizes and dataset rules as [`DefaultDriftDetector`].
+//!
+//! NannyML compatibility: [`nannyml`] reproduces NannyML 0.13's univariate methods (Doane
+//! bins, base-2 Jensen-Shannon, binned KS and Wasserstein estimates above 10,000 rows,
+//! `chi2`, `l_infinity`) and its thresholds from reference chunks, checked against fixtures
+//! from the real package (`fixtures/drift/gen_nannyml.py`, `tests/nannyml_parity.rs`);
+//! [`nannyml::NannymlDriftDetector`] is its `DriftDetector`.
 //!
 //! Plain functions reject NaN and infinities (an error naming the sample); the detector
 //! drops them and counts them apart.
@@ -45,11 +54,13 @@ pub mod kll;
 pub mod ks;
 pub mod merged;
 pub mod mmd;
+pub mod nannyml;
 pub mod profile;
 pub mod profile_drift;
 pub mod sort;
 pub mod special;
 pub mod streaming;
+pub mod table_profile;
 pub mod wasserstein;
 
 pub use anderson::{AndersonKsampResult, anderson_ksamp};
@@ -65,6 +76,7 @@ pub use categorical::{
 pub use cvm::{CvmMethod, CvmResult, cramervonmises_2samp};
 pub use detector::{
     ColumnReport, DatasetRule, DefaultDriftDetector, DetectorOptions, DriftMethod, MissingCounts,
+    ProfileDetectorOptions, ProfileDriftDetector,
 };
 pub use domain::{DomainClassifierOptions, DomainClassifierResult, domain_classifier};
 pub use embedding::{
@@ -84,6 +96,7 @@ pub use profile_drift::{
 };
 pub use sort::{SortScratch, sort_f64, sort_f64_with};
 pub use special::{chi2_sf, kstwo_cdf, kstwo_sf, norm_cdf, smirnov};
+pub use table_profile::{ProfileOptions, TABLE_PROFILE_VERSION, TableProfile};
 pub use wasserstein::{
     WassersteinReference, energy_distance, energy_distance_sorted, std_population,
     wasserstein_distance, wasserstein_distance_norm, wasserstein_distance_sorted,

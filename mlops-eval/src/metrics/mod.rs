@@ -22,7 +22,7 @@ pub mod rag;
 pub mod ranking;
 pub mod regression;
 pub mod text;
-mod util;
+pub(crate) mod util;
 
 pub use calibration::*;
 pub use classification::*;

@@ -121,8 +121,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod extract;
+pub(crate) mod extract;
 mod options;
+mod profiled;
 mod report;
 mod score;
 mod state;
@@ -142,6 +143,7 @@ pub use options::{
     Compat, DEFAULT_MAX_EMBEDDING_ROWS, DEFAULT_MIN_EFFECT, DatasetRule, DetectorOptions,
     DriftMethod, categorical_floor,
 };
+pub use profiled::{PROFILE_DETECTOR_NAME, ProfileDetectorOptions, ProfileDriftDetector};
 pub use report::{
     CONFIDENCE_BINS, ColumnKind, ColumnQuality, ColumnReport, ConfidenceHistogram, DriftAnalysis,
     MissingCounts, SkippedColumn, TypeMismatch,

@@ -126,6 +126,9 @@ impl Default for DatasetRule {
 }
 
 /// Whose behaviour the detector reproduces where calibration and Evidently part ways.
+/// NannyML's methods and thresholds (a third convention: Doane bins, base-2 Jensen-Shannon,
+/// thresholds from reference chunks) are a detector of their own,
+/// [`NannymlDriftDetector`](crate::drift::nannyml::NannymlDriftDetector).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Compat {
