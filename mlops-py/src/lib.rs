@@ -7,6 +7,7 @@ mod data;
 mod errors;
 mod stats;
 mod store;
+mod train;
 
 use pyo3::prelude::*;
 
@@ -37,5 +38,6 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::PyRun>()?;
     stats::register(m)?;
     data::register(m)?;
+    train::register(m)?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use futures::executor::block_on;
 use mlops_core::{
     Change, CreateRunOptions, Downsample, HistoryOptions, Metric, ModelRef, ModelVersion,
     NewModelVersion, Param, Registry, Run, RunId, RunStatus, SearchRunsOptions, SqliteStore, Tag,
-    Tracker, now_ms,
+    Tracker, TrainOptions, now_ms,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -198,6 +198,48 @@ impl PyStore {
     /// Makes every logged metric point durable.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         py.detach(|| block_on(self.inner.flush())).map_err(to_py)
+    }
+
+    /// Trains `trainer` (a `BurnTrainer`, or any object with `fit(train, label, validation,
+    /// run)` and `save() -> dict[str, bytes]`) on `train` (a table, or a callable data
+    /// source) in a tracked run; registers the model as `register_as` when given. Returns
+    /// `{"run_id", "package", "metrics", "model"}`.
+    #[pyo3(signature = (trainer, train, label, *, validation = None, experiment = "Default",
+        run_name = None, seed = 0, register_as = None, params = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn train<'py>(
+        &self,
+        py: Python<'py>,
+        trainer: &Bound<'py, PyAny>,
+        train: &Bound<'py, PyAny>,
+        label: &str,
+        validation: Option<&Bound<'py, PyAny>>,
+        experiment: &str,
+        run_name: Option<String>,
+        seed: u64,
+        register_as: Option<String>,
+        params: Option<HashMap<String, String>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let mut options = TrainOptions::new(experiment).seed(seed);
+        options.run_name = run_name;
+        options.register_as = register_as;
+        options.params = params
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| Param::new(k, v))
+            .collect();
+        crate::train::train(py, &self.inner, trainer, train, label, validation, options)
+    }
+
+    /// A registered model's files (every digest verified), as `{"model", "trainer",
+    /// "run_id", "files": {name: bytes}}`.
+    fn load_model<'py>(&self, py: Python<'py>, model: &str) -> PyResult<Bound<'py, PyDict>> {
+        crate::train::load_model(py, &self.inner, model)
+    }
+
+    /// A registered burn model loaded for prediction.
+    fn predictor(&self, py: Python<'_>, model: &str) -> PyResult<crate::train::PyPredictor> {
+        crate::train::predictor(py, &self.inner, model)
     }
 
     /// Registers a new version of model `name` (created if missing); returns it as a dict.

@@ -13,7 +13,7 @@ content-addressed artifacts, no server.
 import os
 
 from . import data, drift, metrics
-from ._mlops import Run, Store, parse_model_ref, version
+from ._mlops import Run, Store, TrainingRun, parse_model_ref, version
 from .exceptions import (
     AlreadyExistsError,
     ConflictError,
@@ -25,6 +25,7 @@ from .exceptions import (
     TrainingError,
     ValidationError,
 )
+from .training import BurnTrainer, Predictor, load_model, predictor, train
 
 __version__ = version()
 
@@ -50,6 +51,12 @@ def start_run(experiment="Default", run_name=None, tags=None, parent_run_id=None
 
 __all__ = [
     "AlreadyExistsError",
+    "BurnTrainer",
+    "Predictor",
+    "TrainingRun",
+    "load_model",
+    "predictor",
+    "train",
     "ConflictError",
     "IntegrityError",
     "MlopsError",

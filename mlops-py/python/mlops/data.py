@@ -27,10 +27,21 @@ def _table(stream):
     return pa.table(stream)
 
 
-def read(location):
+def read(location, *, columns=None, limit=None):
     """Reads a Parquet, CSV, JSON-lines or Arrow IPC file, a folder of Parquet files, or a
-    ``file://`` URL, into a ``pyarrow.Table``."""
-    return _table(_mlops.read(str(location)))
+    ``file://`` URL, into a ``pyarrow.Table``.
+
+    ``location`` may also be a data source of your own: a callable returning a table or an
+    iterable of tables (pyarrow, pandas, polars). It is read through the same ``DataSource``
+    trait as the built-in sources, which applies ``columns`` and ``limit``."""
+    if callable(location):
+        return _table(_mlops.read_source(location, columns, limit))
+    table = _table(_mlops.read(str(location)))
+    if columns is not None:
+        table = table.select(columns)
+    if limit is not None:
+        table = table.slice(0, limit)
+    return table
 
 
 def fingerprint(table):
