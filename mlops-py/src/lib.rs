@@ -5,6 +5,7 @@
 mod arrow;
 mod data;
 mod errors;
+mod evaluate;
 mod stats;
 mod store;
 mod train;
@@ -39,5 +40,6 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     stats::register(m)?;
     data::register(m)?;
     train::register(m)?;
+    evaluate::register(m)?;
     Ok(())
 }

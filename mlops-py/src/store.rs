@@ -329,6 +329,13 @@ pub struct PyRun {
     run_id: RunId,
 }
 
+impl PyRun {
+    /// The store and the run's id, for the other modules that record into a run.
+    pub(crate) fn parts(&self) -> (&SqliteStore, &RunId) {
+        (&self.store, &self.run_id)
+    }
+}
+
 #[pymethods]
 impl PyRun {
     /// The run id (32 hex digits).

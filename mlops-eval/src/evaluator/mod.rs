@@ -33,6 +33,7 @@
 //! ```
 
 mod columns;
+mod custom;
 mod metric_set;
 
 use std::collections::BTreeMap;
@@ -60,6 +61,7 @@ use crate::report::{Curve, Report};
 use crate::rng::Rng;
 use crate::slices::SliceValue;
 use columns::Columns;
+pub use custom::{CustomMetric, MetricFn, MetricInput};
 pub use metric_set::catalogue;
 
 /// What kind of model a suite evaluates, which decides its metric catalogue
@@ -253,6 +255,8 @@ pub struct EvaluationSuite {
     /// with a champion the paired interval of the difference); gates then judge the
     /// conservative bound. `None` judges point estimates.
     pub bootstrap: Option<BootstrapOptions>,
+    /// Metrics the catalogue lacks, computed on the table, every slice and resample.
+    pub custom_metrics: Vec<CustomMetric>,
 }
 
 impl Default for EvaluationSuite {
@@ -269,6 +273,7 @@ impl Default for EvaluationSuite {
             business: None,
             gates: Vec::new(),
             bootstrap: Some(BootstrapOptions::default()),
+            custom_metrics: Vec::new(),
         }
     }
 }
@@ -438,12 +443,30 @@ impl EvaluationSuite {
             &data,
             Columns::Classes { s: Some(_), .. } | Columns::Classes { proba: Some(_), .. }
         );
-        let names = metric_set::resolve(self.task, &self.metrics, scored)?;
+        let mut names = metric_set::resolve(self.task, &self.metrics, scored)?;
+        for c in &self.custom_metrics {
+            if catalogue(self.task).contains(&c.name.as_str()) || names.contains(&c.name) {
+                return Err(Error::invalid(
+                    "custom metric name",
+                    &c.name,
+                    "a name that is neither a catalogue metric nor another custom metric",
+                ));
+            }
+            names.push(c.name.clone());
+        }
         Ok(Prepared {
             data,
             classes,
             names,
         })
+    }
+
+    /// One metric: a custom one by name, else the catalogue's.
+    fn compute_one(&self, name: &str, data: &Columns, classes: &[i64]) -> Result<f64> {
+        match self.custom_metrics.iter().find(|c| c.name == name) {
+            Some(c) => (c.func)(&MetricInput::of(data)),
+            None => metric_set::compute(name, self.task, data, classes),
+        }
     }
 
     /// Computes `names` on `data`; undefined metrics (an error, or NaN as scikit-learn
@@ -457,7 +480,7 @@ impl EvaluationSuite {
         let mut values = BTreeMap::new();
         let mut errors = BTreeMap::new();
         for name in names {
-            match metric_set::compute(name, self.task, data, classes) {
+            match self.compute_one(name, data, classes) {
                 Ok(v) if v.is_nan() => {
                     errors.insert(name.clone(), "undefined on these rows (NaN)".into());
                 }
@@ -568,7 +591,7 @@ impl EvaluationSuite {
         })
     }
 
-    /// The catalogue metrics some gate judges, which get bootstrap intervals.
+    /// The metrics (catalogue or custom) some gate judges, which get bootstrap intervals.
     fn gated(&self, prep: &Prepared) -> Vec<String> {
         let mut out: Vec<String> = self
             .gates
@@ -602,15 +625,13 @@ impl EvaluationSuite {
             for (m, prep) in models.iter().enumerate() {
                 let data = prep.data.subset(&idx);
                 for (k, name) in names.iter().enumerate() {
-                    let v = metric_set::compute(name, self.task, &data, &prep.classes).map_err(
-                        |e| {
-                            Error::invalid(
-                                format!("bootstrap resample {r} of metric {name:?}"),
-                                e.to_string(),
-                                "a metric defined on every resample (more rows, or no interval)",
-                            )
-                        },
-                    )?;
+                    let v = self.compute_one(name, &data, &prep.classes).map_err(|e| {
+                        Error::invalid(
+                            format!("bootstrap resample {r} of metric {name:?}"),
+                            e.to_string(),
+                            "a metric defined on every resample (more rows, or no interval)",
+                        )
+                    })?;
                     out[k][m].push(v);
                 }
             }

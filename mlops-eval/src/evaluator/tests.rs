@@ -471,3 +471,50 @@ fn report_has_curves_for_both_models() {
     let html = report.to_html();
     assert!(html.contains("<svg") && html.contains("champion"));
 }
+
+#[test]
+fn custom_metrics_run_on_slices_and_resamples_and_clashing_names_are_errors() {
+    let flag_rate = CustomMetric::new("flag_rate", |rows: &MetricInput<'_>| match rows {
+        MetricInput::Classes { y_pred, score, .. } => {
+            assert!(score.is_some());
+            Ok(y_pred.iter().filter(|p| **p == 1).count() as f64 / y_pred.len() as f64)
+        }
+        MetricInput::Values { .. } => Err(Error::invalid("rows", "values", "classes")),
+    });
+    let suite = EvaluationSuite {
+        slices: vec![Slice::column("plan")],
+        custom_metrics: vec![flag_rate],
+        gates: vec![GateRule::threshold(
+            "flag_rate",
+            Direction::LessIsBetter,
+            0.9,
+        )],
+        bootstrap: Some(BootstrapOptions {
+            resamples: 200,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let r = suite.run(&table(), &cols()).unwrap();
+    assert_eq!(r.metrics["flag_rate"], 0.5);
+    // plan a: predictions 0, 1, 0; plan b: 1, 1, 0.
+    assert_eq!(r.metrics["slice/plan/a/flag_rate"], 1.0 / 3.0);
+    assert_eq!(r.metrics["slice/plan/b/flag_rate"], 2.0 / 3.0);
+    let (lo, hi) = r.intervals["flag_rate"];
+    assert!(lo <= 0.5 && 0.5 <= hi && lo < hi, "{lo} {hi}");
+    let gate = r
+        .gates
+        .outcomes
+        .iter()
+        .find(|o| o.rule.metric == "flag_rate")
+        .unwrap();
+    assert_eq!(gate.observed, Some(0.5));
+
+    let clash = EvaluationSuite {
+        custom_metrics: vec![CustomMetric::new("accuracy", |_: &MetricInput<'_>| Ok(1.0))],
+        bootstrap: None,
+        ..Default::default()
+    };
+    let err = clash.run(&table(), &cols()).unwrap_err().to_string();
+    assert!(err.contains("accuracy"), "{err}");
+}

@@ -25,6 +25,7 @@ from .exceptions import (
     TrainingError,
     ValidationError,
 )
+from .evaluation import evaluate
 from .training import BurnTrainer, Predictor, load_model, predictor, train
 
 __version__ = version()
@@ -54,6 +55,7 @@ __all__ = [
     "BurnTrainer",
     "Predictor",
     "TrainingRun",
+    "evaluate",
     "load_model",
     "predictor",
     "train",

@@ -127,3 +127,20 @@ def split(table: Any, key: str, *, train: int = 80, eval: int = 10, seed: int = 
 def stratified_split(table: Any, key: str, label: str, *, train: float = 0.8, eval: float = 0.1, seed: int = 0) -> tuple[ArrowStream, ArrowStream, ArrowStream]: ...
 def point_in_time_join(entities: Any, features: Any, keys: list[str], entity_time: str, feature_time: str, *, created_time: Optional[str] = None, ttl_seconds: Optional[float] = None, filter_by_created: bool = False, prefix: Optional[str] = None) -> ArrowStream: ...
 def near_duplicates(texts: Sequence[Optional[str]], *, threshold: float = 0.8, num_perm: int = 128, ngram: int = 5, words: bool = False, seed: int = 1) -> tuple[list[bool], list[tuple[int, int, float]]]: ...
+
+def evaluate(
+    table: Any,
+    label: str,
+    prediction: str,
+    *,
+    score: Optional[str] = None,
+    task: str = "binary",
+    metrics: Optional[list[str]] = None,
+    slices: Optional[list[str]] = None,
+    custom_metrics: Optional[dict[str, Any]] = None,
+    gates: Optional[list[dict[str, Any]]] = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+    name: str = "default",
+    run: Optional[Run] = None,
+) -> str: ...
