@@ -4,6 +4,7 @@
 
 mod arrow;
 mod data;
+mod detect;
 mod errors;
 mod evaluate;
 mod stats;
@@ -41,5 +42,6 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     data::register(m)?;
     train::register(m)?;
     evaluate::register(m)?;
+    detect::register(m)?;
     Ok(())
 }
