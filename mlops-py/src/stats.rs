@@ -242,6 +242,210 @@ pub fn wasserstein_distance(py: Python<'_>, u_values: Floats, v_values: Floats) 
         .map_err(to_py)
 }
 
+macro_rules! regression {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[pyfunction]
+        #[pyo3(signature = (y_true, y_pred, *, sample_weight = None))]
+        pub fn $name(
+            py: Python<'_>,
+            y_true: Floats,
+            y_pred: Floats,
+            sample_weight: Option<Floats>,
+        ) -> PyResult<f64> {
+            py.detach(|| {
+                metrics::$name(
+                    y_true.as_slice(),
+                    y_pred.as_slice(),
+                    sample_weight.as_ref().map(Floats::as_slice),
+                )
+            })
+            .map_err(to_py)
+        }
+    };
+}
+
+regression!(mean_squared_error, "scikit-learn's `mean_squared_error`.");
+regression!(
+    root_mean_squared_error,
+    "scikit-learn's `root_mean_squared_error`."
+);
+regression!(
+    mean_absolute_percentage_error,
+    "scikit-learn's `mean_absolute_percentage_error`."
+);
+regression!(
+    median_absolute_error,
+    "scikit-learn's `median_absolute_error`."
+);
+
+/// scikit-learn's `explained_variance_score`.
+#[pyfunction]
+#[pyo3(signature = (y_true, y_pred, *, sample_weight = None, force_finite = true))]
+pub fn explained_variance_score(
+    py: Python<'_>,
+    y_true: Floats,
+    y_pred: Floats,
+    sample_weight: Option<Floats>,
+    force_finite: bool,
+) -> PyResult<f64> {
+    py.detach(|| {
+        metrics::explained_variance_score(
+            y_true.as_slice(),
+            y_pred.as_slice(),
+            sample_weight.as_ref().map(Floats::as_slice),
+            force_finite,
+        )
+    })
+    .map_err(to_py)
+}
+
+/// scikit-learn's `balanced_accuracy_score`.
+#[pyfunction]
+#[pyo3(signature = (y_true, y_pred, *, sample_weight = None, adjusted = false))]
+pub fn balanced_accuracy_score(
+    py: Python<'_>,
+    y_true: Ints,
+    y_pred: Ints,
+    sample_weight: Option<Floats>,
+    adjusted: bool,
+) -> PyResult<f64> {
+    py.detach(|| {
+        metrics::balanced_accuracy_score(
+            y_true.as_slice(),
+            y_pred.as_slice(),
+            sample_weight.as_ref().map(Floats::as_slice),
+            adjusted,
+        )
+    })
+    .map_err(to_py)
+}
+
+/// scikit-learn's `matthews_corrcoef`.
+#[pyfunction]
+#[pyo3(signature = (y_true, y_pred, *, sample_weight = None))]
+pub fn matthews_corrcoef(
+    py: Python<'_>,
+    y_true: Ints,
+    y_pred: Ints,
+    sample_weight: Option<Floats>,
+) -> PyResult<f64> {
+    py.detach(|| {
+        metrics::matthews_corrcoef(
+            y_true.as_slice(),
+            y_pred.as_slice(),
+            sample_weight.as_ref().map(Floats::as_slice),
+        )
+    })
+    .map_err(to_py)
+}
+
+/// scikit-learn's `cohen_kappa_score` (`weights`: None, "linear" or "quadratic").
+#[pyfunction]
+#[pyo3(signature = (y1, y2, *, weights = None, sample_weight = None))]
+pub fn cohen_kappa_score(
+    py: Python<'_>,
+    y1: Ints,
+    y2: Ints,
+    weights: Option<&str>,
+    sample_weight: Option<Floats>,
+) -> PyResult<f64> {
+    let weights = match weights {
+        None => metrics::KappaWeights::None,
+        Some("linear") => metrics::KappaWeights::Linear,
+        Some("quadratic") => metrics::KappaWeights::Quadratic,
+        Some(other) => {
+            return Err(invalid(
+                "weights",
+                other,
+                "None, \"linear\" or \"quadratic\"",
+            ));
+        }
+    };
+    py.detach(|| {
+        let opts = metrics::KappaOptions {
+            weights,
+            sample_weight: sample_weight.as_ref().map(Floats::as_slice),
+            ..Default::default()
+        };
+        metrics::cohen_kappa_score(y1.as_slice(), y2.as_slice(), &opts)
+    })
+    .map_err(to_py)
+}
+
+/// scikit-learn's `average_precision_score` for a binary target.
+#[pyfunction]
+#[pyo3(signature = (y_true, y_score, *, pos_label = 1, sample_weight = None))]
+pub fn average_precision_score(
+    py: Python<'_>,
+    y_true: Ints,
+    y_score: Floats,
+    pos_label: i64,
+    sample_weight: Option<Floats>,
+) -> PyResult<f64> {
+    py.detach(|| {
+        let opts = metrics::ApOptions {
+            pos_label,
+            sample_weight: sample_weight.as_ref().map(Floats::as_slice),
+            ..Default::default()
+        };
+        metrics::average_precision_score(
+            y_true.as_slice(),
+            ScoreMatrix::column(y_score.as_slice()),
+            &opts,
+        )
+    })
+    .map_err(to_py)
+}
+
+/// scikit-learn's `brier_score_loss` for a binary target and the positive class's
+/// probabilities.
+#[pyfunction]
+#[pyo3(signature = (y_true, y_proba, *, sample_weight = None, pos_label = None))]
+pub fn brier_score_loss(
+    py: Python<'_>,
+    y_true: Ints,
+    y_proba: Floats,
+    sample_weight: Option<Floats>,
+    pos_label: Option<i64>,
+) -> PyResult<f64> {
+    py.detach(|| {
+        let opts = metrics::BrierOptions {
+            sample_weight: sample_weight.as_ref().map(Floats::as_slice),
+            pos_label,
+            ..Default::default()
+        };
+        metrics::brier_score_loss(
+            y_true.as_slice(),
+            ScoreMatrix::column(y_proba.as_slice()),
+            &opts,
+        )
+    })
+    .map_err(to_py)
+}
+
+/// scikit-learn's `confusion_matrix`: rows are true labels, columns predictions, over the
+/// sorted union of labels (or `labels`).
+#[pyfunction]
+#[pyo3(signature = (y_true, y_pred, *, labels = None, sample_weight = None))]
+pub fn confusion_matrix(
+    py: Python<'_>,
+    y_true: Ints,
+    y_pred: Ints,
+    labels: Option<Vec<i64>>,
+    sample_weight: Option<Floats>,
+) -> PyResult<Vec<Vec<f64>>> {
+    py.detach(|| {
+        let opts = metrics::ConfusionOptions {
+            labels: labels.as_deref(),
+            sample_weight: sample_weight.as_ref().map(Floats::as_slice),
+            normalize: None,
+        };
+        metrics::confusion_matrix(y_true.as_slice(), y_pred.as_slice(), &opts)
+    })
+    .map_err(to_py)
+}
+
 /// Registers the functions in the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(accuracy_score, m)?)?;
@@ -252,6 +456,17 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(log_loss, m)?)?;
     m.add_function(wrap_pyfunction!(mean_absolute_error, m)?)?;
     m.add_function(wrap_pyfunction!(r2_score, m)?)?;
+    m.add_function(wrap_pyfunction!(mean_squared_error, m)?)?;
+    m.add_function(wrap_pyfunction!(root_mean_squared_error, m)?)?;
+    m.add_function(wrap_pyfunction!(mean_absolute_percentage_error, m)?)?;
+    m.add_function(wrap_pyfunction!(median_absolute_error, m)?)?;
+    m.add_function(wrap_pyfunction!(explained_variance_score, m)?)?;
+    m.add_function(wrap_pyfunction!(balanced_accuracy_score, m)?)?;
+    m.add_function(wrap_pyfunction!(matthews_corrcoef, m)?)?;
+    m.add_function(wrap_pyfunction!(cohen_kappa_score, m)?)?;
+    m.add_function(wrap_pyfunction!(average_precision_score, m)?)?;
+    m.add_function(wrap_pyfunction!(brier_score_loss, m)?)?;
+    m.add_function(wrap_pyfunction!(confusion_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(ks_2samp, m)?)?;
     m.add_function(wrap_pyfunction!(wasserstein_distance, m)?)?;
     Ok(())

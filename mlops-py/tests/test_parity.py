@@ -58,3 +58,39 @@ def test_bad_arguments_raise_validation_errors():
         mlops.metrics.f1_score([0, 1], [0])
     with pytest.raises(mlops.ValidationError):
         mlops.drift.ks_2samp([], [1.0])
+
+
+y_reg = rng.normal(3.0, 2.0, 400)
+p_reg = y_reg + rng.normal(0.0, 0.7, 400)
+w_reg = rng.uniform(0.5, 2.0, 400)
+
+
+@pytest.mark.parametrize("name", [
+    "mean_squared_error", "root_mean_squared_error", "mean_absolute_percentage_error",
+    "median_absolute_error", "explained_variance_score", "mean_absolute_error", "r2_score",
+])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regression_metrics_match_sklearn(name, weighted):
+    kw = {"sample_weight": w_reg} if weighted else {}
+    ours = getattr(mlops.metrics, name)(y_reg, p_reg, **kw)
+    theirs = getattr(sklearn_metrics, name)(y_reg, p_reg, **kw)
+    assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_more_classification_metrics_match_sklearn(weighted):
+    kw = {"sample_weight": w} if weighted else {}
+    for name, args in [
+        ("balanced_accuracy_score", (y, pred)),
+        ("matthews_corrcoef", (y, pred)),
+        ("cohen_kappa_score", (y, pred)),
+        ("average_precision_score", (y, score)),
+        ("brier_score_loss", (y, score)),
+    ]:
+        ours = getattr(mlops.metrics, name)(*args, **kw)
+        theirs = getattr(sklearn_metrics, name)(*args, **kw)
+        assert ours == pytest.approx(theirs, abs=1e-12), name
+    ours = mlops.metrics.cohen_kappa_score(y, pred, weights="quadratic", **kw)
+    assert ours == pytest.approx(sklearn_metrics.cohen_kappa_score(y, pred, weights="quadratic", **kw), abs=1e-12)
+    cm = mlops.metrics.confusion_matrix(y, pred, **kw)
+    assert np.array_equal(np.array(cm), sklearn_metrics.confusion_matrix(y, pred, **kw))
