@@ -29,6 +29,6 @@ VENV="${MLOPS_TEST_VENV:-.venv}"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "maturin>=1.9,<2" "pytest>=8" \
   "numpy==2.4.6" "scikit-learn==1.9.1" "scipy==1.17.1" \
-  "pyarrow==25.0.1" "pandas==3.1.1" "polars==2.1.0"
+  "pyarrow==25.0.1" "pandas==3.1.1" "polars==2.1.0" "tritonclient[http]==2.73.0"
 VIRTUAL_ENV="$(cd "$VENV" && pwd)" "$VENV/bin/maturin" develop --quiet -m mlops-py/Cargo.toml
 "$VENV/bin/python" -m pytest -q mlops-py/tests

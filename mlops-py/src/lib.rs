@@ -7,6 +7,7 @@ mod data;
 mod detect;
 mod errors;
 mod evaluate;
+mod serve;
 mod stats;
 mod store;
 mod train;
@@ -43,5 +44,6 @@ fn _mlops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     train::register(m)?;
     evaluate::register(m)?;
     detect::register(m)?;
+    serve::register(m)?;
     Ok(())
 }

@@ -25,6 +25,13 @@ pub struct PyStore {
     inner: SqliteStore,
 }
 
+impl PyStore {
+    /// The store behind this object.
+    pub(crate) fn sqlite(&self) -> &SqliteStore {
+        &self.inner
+    }
+}
+
 #[pymethods]
 impl PyStore {
     /// Opens (creating if needed) the store in folder `path`.

@@ -3,13 +3,18 @@
 //! Serving: the Open Inference Protocol over HTTP, dynamic batching, hot model swap, canary
 //! and rollback, live monitoring. Today: the [`ModelRepository`], which loads registered
 //! models through [`mlops_core::Factory`] (digests verified), describes them in the OIP
-//! metadata form and swaps versions atomically; the HTTP server arrives with its own issue.
+//! metadata form and swaps versions atomically, and the OIP REST server over it
+//! ([`server::spawn`]: health, metadata, inference in JSON or Triton's binary extension).
+//! Batching, caching, canaries, auth and telemetry arrive with the serving issue.
 
 #![warn(missing_docs)]
 
+pub mod oip;
 pub mod repository;
+pub mod server;
 
 pub use repository::{MetadataTensor, ModelMetadata, ModelRepository, ServedModel};
+pub use server::{ServerHandle, router, spawn};
 
 use mlops_core::{ModelRef, Result};
 

@@ -26,6 +26,7 @@ from .exceptions import (
     ValidationError,
 )
 from .evaluation import evaluate
+from .serving import serve
 from .training import BurnTrainer, Predictor, load_model, predictor, train
 
 __version__ = version()
@@ -58,6 +59,7 @@ __all__ = [
     "evaluate",
     "load_model",
     "predictor",
+    "serve",
     "train",
     "ConflictError",
     "IntegrityError",
