@@ -565,6 +565,28 @@ async fn decide(factory: &Factory, cand: &Evaluated, cmp: &SuiteResult, why: &st
 // The loop.
 // ---------------------------------------------------------------------------------------
 
+/// One HTTP/1.1 POST of a JSON body on loopback (the example needs no HTTP client crate);
+/// returns the status and the JSON body.
+fn http_post(
+    addr: std::net::SocketAddr,
+    path: &str,
+    body: &serde_json::Value,
+) -> Res<(u16, serde_json::Value)> {
+    use std::io::{Read, Write};
+    let body = body.to_string();
+    let mut s = std::net::TcpStream::connect(addr)?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let (head, payload) = raw.split_once("\r\n\r\n").ok_or("no HTTP header")?;
+    let status = head.get(9..12).ok_or("no HTTP status")?.parse()?;
+    Ok((status, serde_json::from_str(payload)?))
+}
+
 fn step(n: u32, title: &str) {
     println!("\n== {n}. {title}");
 }
@@ -970,7 +992,7 @@ async fn main() -> Res<()> {
 
     // 5. Serve the champion.
     step(5, "serve churn@champion");
-    let repo = ModelRepository::new(factory.clone(), DeviceSpec::Cpu);
+    let repo = Arc::new(ModelRepository::new(factory.clone(), DeviceSpec::Cpu));
     let served = repo.load(&ModelRef::alias(MODEL, CHAMPION)).await?;
     println!(
         "  serving {} v{}; OIP metadata (GET v2/models/{}):",
@@ -1025,12 +1047,37 @@ async fn main() -> Res<()> {
         "tenure_months": 3.0, "monthly_charges": 99.0, "support_calls": 5,
         "data_usage_gb": null, "days_since_login": 30.0, "plan": "basic"
     });
-    let one = served.predictor.predict_row(&request)?;
+    let one = served.predictor()?.predict_row(&request)?;
     println!(
         "  one JSON request {request}\n    → churned = {}, p(churn) = {:.3}",
         one.value,
         one.probabilities.get(1).copied().unwrap_or(f32::NAN)
     );
+    // The same request over HTTP, in the Open Inference Protocol (what tritonclient sends).
+    let server = mlops_serve::spawn(repo.clone(), "127.0.0.1:0".parse()?)?;
+    let tensor = |name: &str, datatype: &str, value: serde_json::Value| serde_json::json!({"name": name, "shape": [1], "datatype": datatype, "data": [value]});
+    let oip = serde_json::json!({"id": "factory-loop-1", "inputs": [
+        tensor("tenure_months", "FP64", request["tenure_months"].clone()),
+        tensor("monthly_charges", "FP64", request["monthly_charges"].clone()),
+        tensor("support_calls", "INT64", request["support_calls"].clone()),
+        tensor("data_usage_gb", "FP64", serde_json::Value::Null),
+        tensor("days_since_login", "FP64", request["days_since_login"].clone()),
+        tensor("plan", "BYTES", request["plan"].clone()),
+    ], "outputs": [{"name": "prediction"}, {"name": "score"}]});
+    let (status, resp) = http_post(server.addr(), &format!("/v2/models/{MODEL}/infer"), &oip)?;
+    let score = resp["outputs"][1]["data"][0].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "  POST {}/v2/models/{MODEL}/infer → {status}: prediction {}, score {score:.3} (in-process {:.3})",
+        server.url(),
+        resp["outputs"][0]["data"][0],
+        one.probabilities.get(1).copied().unwrap_or(f32::NAN)
+    );
+    if status != 200
+        || (score - f64::from(one.probabilities.get(1).copied().unwrap_or(0.0))).abs() > 1e-6
+    {
+        return Err(format!("the server disagrees with the model: {resp}").into());
+    }
+    server.stop();
 
     // 6. Monitor: a production batch from a shifted world, scored for drift.
     step(
@@ -1340,7 +1387,7 @@ async fn main() -> Res<()> {
             train2_path.display()
         );
         // The champion's exact configuration, on the new data.
-        let champion_predictor = &served.predictor;
+        let champion_predictor = served.predictor()?;
         let cfg = champion_predictor.manifest().config.clone();
         let progress = Progress::new("retrain");
         let t = Instant::now();

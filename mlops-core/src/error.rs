@@ -84,9 +84,13 @@ pub enum Error {
     #[error("store closed: {0}")]
     Closed(String),
 
-    /// Training or inference failed inside the compute backend.
+    /// Training failed inside the compute backend (or a trainer).
     #[error("training failed: {0}")]
     Training(String),
+
+    /// A model failed while predicting (the model, not the request, was at fault).
+    #[error("inference failed: {0}")]
+    Inference(String),
 }
 
 impl Error {

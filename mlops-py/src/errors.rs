@@ -17,6 +17,7 @@ pub fn to_py(e: mlops_core::Error) -> PyErr {
         E::Integrity { .. } => "IntegrityError",
         E::NotSupported(_) => "NotSupportedError",
         E::Training(_) => "TrainingError",
+        E::Inference(_) => "InferenceError",
         _ => "StoreError",
     };
     let msg = e.to_string();

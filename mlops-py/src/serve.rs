@@ -1,17 +1,82 @@
 //! `mlops.serve`: the Open Inference Protocol server from Python, serving registered models
 //! on loopback (or any address) from threads of its own.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use arrow_array::RecordBatch;
 use futures::executor::block_on;
-use mlops_core::learn::DeviceSpec;
+use mlops_core::learn::{DeviceSpec, Signature};
 use mlops_core::{Error, Factory, ModelRef};
-use mlops_serve::{ModelRepository, ServerHandle, spawn};
+use mlops_serve::{InferenceModel, ModelRepository, ServerHandle, spawn};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
+use crate::arrow::{Table, import};
 use crate::errors::to_py;
 use crate::store::PyStore;
+use crate::train::to_pyarrow;
+
+/// A Python object as an [`InferenceModel`]: `predict(table) -> table` (or a dict of
+/// columns), described by its `signature` (MLflow's form: `{"inputs": [{"name": "x", "type":
+/// "double"}], "outputs": [...]}`).
+struct PyModel {
+    obj: Py<PyAny>,
+    name: String,
+    signature: Signature,
+}
+
+impl PyModel {
+    fn new(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if !obj.hasattr("predict")? || !obj.hasattr("signature")? {
+            return Err(PyTypeError::new_err(format!(
+                "model {name}: a served Python model needs predict(table) and a signature attribute"
+            )));
+        }
+        let py = obj.py();
+        let json: String = py
+            .import("mlops.serving")?
+            .call_method1("_signature_json", (obj.getattr("signature")?,))?
+            .extract()?;
+        let signature: Signature = serde_json::from_str(&json).map_err(|e| {
+            to_py(Error::invalid(
+                format!("model {name} signature"),
+                e.to_string(),
+                "{\"inputs\": [{\"name\", \"type\"}], \"outputs\": [...]} with MLflow types",
+            ))
+        })?;
+        Ok(PyModel {
+            obj: obj.clone().unbind(),
+            name: name.to_owned(),
+            signature,
+        })
+    }
+}
+
+impl InferenceModel for PyModel {
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn predict(&self, batch: &RecordBatch) -> mlops_core::Result<RecordBatch> {
+        Python::attach(|py| -> PyResult<RecordBatch> {
+            let table = to_pyarrow(py, batch.schema(), std::slice::from_ref(batch))?;
+            let mut out = self.obj.bind(py).call_method1("predict", (table,))?;
+            if !out.hasattr("__arrow_c_stream__")? {
+                out = py.import("pyarrow")?.call_method1("table", (out,))?;
+            }
+            let Table { schema, batches } = import(&out)?;
+            arrow_select::concat::concat_batches(&schema, &batches)
+                .map_err(|e| PyTypeError::new_err(e.to_string()))
+        })
+        .map_err(|e| Error::Inference(format!("Python model {}: {e}", self.name)))
+    }
+
+    fn platform(&self) -> &str {
+        "python"
+    }
+}
 
 /// A running server; `stop()` (or leaving its `with` block) shuts it down.
 #[pyclass(module = "mlops._mlops", name = "Server", frozen)]
@@ -66,14 +131,24 @@ impl PyServer {
 /// Serves `models` (`churn@champion`, `fraud@3`) from `store` on `host:port` (port 0: a
 /// free one). Each model is loaded with its digests verified before this returns.
 #[pyfunction]
-#[pyo3(signature = (store, models, host = "127.0.0.1", port = 0))]
+#[pyo3(signature = (store, models, host = "127.0.0.1", port = 0, custom = None))]
 fn serve(
     py: Python<'_>,
     store: PyRef<'_, PyStore>,
     models: Vec<String>,
     host: &str,
     port: u16,
+    custom: Option<HashMap<String, Bound<'_, PyAny>>>,
 ) -> PyResult<PyServer> {
+    let mut custom_models = Vec::new();
+    for (name, obj) in custom.unwrap_or_default() {
+        let version: u64 = match obj.getattr("version") {
+            Ok(v) => v.extract()?,
+            Err(_) => 1,
+        };
+        let m: Arc<dyn InferenceModel> = Arc::new(PyModel::new(&name, &obj)?);
+        custom_models.push((name, version, m));
+    }
     let refs = models
         .iter()
         .map(|m| m.parse::<ModelRef>())
@@ -98,6 +173,10 @@ fn serve(
             let mut served = Vec::new();
             for r in &refs {
                 let m = block_on(repo.load(r))?;
+                served.push(format!("{}@{}", m.name, m.version));
+            }
+            for (name, version, m) in custom_models {
+                let m = repo.insert(&name, version, m)?;
                 served.push(format!("{}@{}", m.name, m.version));
             }
             Ok((spawn(repo, addr)?, served))

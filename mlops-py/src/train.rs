@@ -96,7 +96,7 @@ impl PyTrainingRun {
 }
 
 /// Batches as a `pyarrow.Table` (buffers shared through the PyCapsule interface).
-fn to_pyarrow<'py>(
+pub(crate) fn to_pyarrow<'py>(
     py: Python<'py>,
     schema: SchemaRef,
     batches: &[RecordBatch],

@@ -88,3 +88,42 @@ def test_the_official_triton_client_talks_to_it(served):
     assert result.as_numpy("prediction").tolist() == [0, 1]
     local = predictor.predict_row({"x": 1.5, "colour": "green"})
     assert result.as_numpy("score")[1] == pytest.approx(local["probabilities"][1], abs=1e-7)
+
+
+class Doubler:
+    """A Python model: no burn, no registry; served by name beside registered ones."""
+
+    version = 3
+    signature = {"inputs": [{"name": "x", "type": "double"}],
+                 "outputs": [{"name": "y", "type": "double"}]}
+
+    def predict(self, table):
+        import pyarrow.compute as pc
+        return {"y": pc.multiply(table["x"], 2.0)}
+
+
+def test_a_python_object_is_served_as_a_model(served, tmp_path):
+    _, _ = served
+    with mlops.serve(custom={"double": Doubler()}, store=mlops.Store(tmp_path / "s")) as server:
+        assert server.models == ["double@3"]
+        status, meta = call(f"{server.url}/v2/models/double")
+        assert status == 200 and meta["platform"] == "python"
+        assert meta["inputs"] == [{"name": "x", "datatype": "FP64", "shape": [-1]}]
+        body = {"inputs": [{"name": "x", "shape": [3], "datatype": "INT64", "data": [1, 2, 3]}]}
+        status, resp = call(f"{server.url}/v2/models/double/versions/3/infer", body)
+        assert status == 200, resp
+        assert resp["outputs"] == [{"name": "y", "shape": [3], "datatype": "FP64", "data": [2.0, 4.0, 6.0]}]
+        status, err = call(f"{server.url}/v2/models/double/infer",
+                            {"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES", "data": ["a"]}]})
+        assert status == 400 and "x" in err["error"]
+
+    class Broken(Doubler):
+        def predict(self, table):
+            raise ValueError("model exploded")
+
+    with mlops.serve(custom={"broken": Broken()}, store=mlops.Store(tmp_path / "s")) as server:
+        status, err = call(f"{server.url}/v2/models/broken/infer",
+                           {"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1.0]}]})
+        assert status == 500 and "model exploded" in err["error"]
+    with pytest.raises(TypeError, match="signature"):
+        mlops.serve(custom={"bad": object()}, store=mlops.Store(tmp_path / "s"))

@@ -13,7 +13,7 @@ pub mod oip;
 pub mod repository;
 pub mod server;
 
-pub use repository::{MetadataTensor, ModelMetadata, ModelRepository, ServedModel};
+pub use repository::{InferenceModel, MetadataTensor, ModelMetadata, ModelRepository, ServedModel};
 pub use server::{ServerHandle, router, spawn};
 
 use mlops_core::{ModelRef, Result};

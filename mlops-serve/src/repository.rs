@@ -49,7 +49,8 @@ fn oip_datatype(mlflow: &str) -> &'static str {
     }
 }
 
-fn metadata(name: &str, version: u64, signature: &Signature, classes: usize) -> ModelMetadata {
+fn metadata(model: &dyn InferenceModel, name: &str, version: u64) -> ModelMetadata {
+    let (signature, classes) = (model.signature(), model.classes());
     let tensor = |c: &mlops_core::learn::package::ColumnSpec| MetadataTensor {
         name: c.name.clone(),
         datatype: oip_datatype(&c.kind).to_owned(),
@@ -62,29 +63,95 @@ fn metadata(name: &str, version: u64, signature: &Signature, classes: usize) -> 
     ModelMetadata {
         name: name.to_owned(),
         versions: vec![version.to_string()],
-        platform: "mlops-burn".into(),
+        platform: model.platform().to_owned(),
         inputs: signature.inputs.iter().map(tensor).collect(),
         outputs: signature.outputs.iter().map(tensor).collect(),
     }
 }
 
+/// What the server runs: a model predicting a batch of input columns, described by its
+/// signature. The burn [`Predictor`] is one; a host application can serve any other (a
+/// Python object, through `mlops-py`) with [`ModelRepository::insert`].
+pub trait InferenceModel: Send + Sync {
+    /// Input and output columns (MLflow's signature form); requests are decoded into the
+    /// input types it declares.
+    fn signature(&self) -> &Signature;
+    /// Predicts a batch of input columns.
+    fn predict(&self, batch: &RecordBatch) -> Result<RecordBatch>;
+    /// Columns of a `probabilities` output (0: none), for the metadata's shape.
+    fn classes(&self) -> usize {
+        0
+    }
+    /// The runtime, reported as the metadata's `platform`.
+    fn platform(&self) -> &str {
+        "custom"
+    }
+    /// The burn predictor behind it, when it is one (its manifest, single-row path).
+    fn as_predictor(&self) -> Option<&Predictor> {
+        None
+    }
+}
+
+impl InferenceModel for Predictor {
+    fn signature(&self) -> &Signature {
+        Predictor::signature(self)
+    }
+
+    fn predict(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        Predictor::predict(self, batch)
+    }
+
+    fn classes(&self) -> usize {
+        self.manifest().classes.len()
+    }
+
+    fn platform(&self) -> &str {
+        "mlops-burn"
+    }
+
+    fn as_predictor(&self) -> Option<&Predictor> {
+        Some(self)
+    }
+}
+
 /// A loaded model.
-#[derive(Debug)]
 pub struct ServedModel {
     /// The name it is served under.
     pub name: String,
-    /// The registered version.
+    /// The version.
     pub version: u64,
-    /// The predictor.
-    pub predictor: Predictor,
+    /// The model.
+    pub model: Arc<dyn InferenceModel>,
     /// Its OIP metadata.
     pub metadata: ModelMetadata,
+}
+
+impl std::fmt::Debug for ServedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServedModel")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("metadata", &self.metadata)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServedModel {
     /// Runs inference on a batch of input columns.
     pub fn infer(&self, batch: &RecordBatch) -> Result<RecordBatch> {
-        self.predictor.predict(batch)
+        self.model.predict(batch)
+    }
+
+    /// The burn predictor, for a model loaded from the registry; an error naming the model
+    /// otherwise.
+    pub fn predictor(&self) -> Result<&Predictor> {
+        self.model.as_predictor().ok_or_else(|| {
+            Error::NotSupported(format!(
+                "model {} is served by the {} runtime, not as a burn predictor",
+                self.name,
+                self.model.platform()
+            ))
+        })
     }
 }
 
@@ -114,20 +181,28 @@ impl ModelRepository {
             .version()
             .map(|v| v.version)
             .ok_or_else(|| Error::not_found("model version", target.to_string()))?;
-        let name = target.name.clone();
-        let classes = predictor.manifest().classes.len();
-        let metadata = metadata(&name, version, predictor.signature(), classes);
-        let model = Arc::new(ServedModel {
-            name: name.clone(),
+        self.insert(&target.name, version, Arc::new(predictor))
+    }
+
+    /// Serves `model` under `name` as `version`, replacing what was served under that name.
+    pub fn insert(
+        &self,
+        name: &str,
+        version: u64,
+        model: Arc<dyn InferenceModel>,
+    ) -> Result<Arc<ServedModel>> {
+        let metadata = metadata(model.as_ref(), name, version);
+        let served = Arc::new(ServedModel {
+            name: name.to_owned(),
             version,
-            predictor,
+            model,
             metadata,
         });
         self.models
             .write()
             .map_err(|_| Error::Closed("model repository lock poisoned".into()))?
-            .insert(name, model.clone());
-        Ok(model)
+            .insert(name.to_owned(), served.clone());
+        Ok(served)
     }
 
     /// The model served under `name`.

@@ -9,7 +9,7 @@
 //! | `POST /v2/models/{m}[/versions/{v}]/infer` | inference: JSON, or Triton's binary-data extension for inputs |
 //!
 //! Errors are OIP's `{"error": "..."}`: 400 for a bad request (naming the input and what was
-//! expected), 404 for an unknown model or version. `POST /infer` needs no `Content-Type`
+//! expected), 404 for an unknown model or version, 500 when the model itself fails. `POST /infer` needs no `Content-Type`
 //! (tritonclient sends none). Inference runs on the blocking pool, so slow models do not
 //! stall the I/O threads.
 
@@ -118,7 +118,7 @@ async fn infer(
     };
     let work = tokio::task::spawn_blocking(move || -> Result<InferResponse> {
         let (req, binary) = parse_request(&body, json_len)?;
-        let inputs = decode_inputs(&req, &binary, served.predictor.signature())?;
+        let inputs = decode_inputs(&req, &binary, served.model.signature())?;
         let out = served.infer(&inputs)?;
         Ok(InferResponse {
             model_name: served.name.clone(),

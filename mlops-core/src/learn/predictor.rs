@@ -108,10 +108,10 @@ impl Predictor {
         let out = self.net.forward(x, None);
         let data = out
             .try_into_data()
-            .map_err(|e| Error::Training(format!("inference: {e}")))?;
+            .map_err(|e| Error::Inference(format!("forward pass: {e}")))?;
         data.as_slice::<f32>()
             .map(<[f32]>::to_vec)
-            .map_err(|e| Error::Training(format!("inference output: {e:?}")))
+            .map_err(|e| Error::Inference(format!("output: {e:?}")))
     }
 
     /// Predicts a batch: `prediction` (the class in the label's type, or the value), and for
@@ -144,7 +144,7 @@ impl Predictor {
                     Arc::new(Float32Array::from(probs.clone())),
                     None,
                 )
-                .map_err(|e| Error::Training(format!("probabilities column: {e}")))?;
+                .map_err(|e| Error::Inference(format!("probabilities column: {e}")))?;
                 fields.push(Field::new(
                     "probabilities",
                     DataType::FixedSizeList(item, k as i32),
@@ -160,7 +160,7 @@ impl Predictor {
             }
         }
         RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-            .map_err(|e| Error::Training(format!("prediction batch: {e}")))
+            .map_err(|e| Error::Inference(format!("prediction batch: {e}")))
     }
 
     /// Predicts one row given as a JSON object, through the same pipeline code as batches.

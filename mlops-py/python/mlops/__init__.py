@@ -17,6 +17,7 @@ from ._mlops import Run, Store, TrainingRun, parse_model_ref, version
 from .exceptions import (
     AlreadyExistsError,
     ConflictError,
+    InferenceError,
     IntegrityError,
     MlopsError,
     NotFoundError,
@@ -62,6 +63,7 @@ __all__ = [
     "serve",
     "train",
     "ConflictError",
+    "InferenceError",
     "IntegrityError",
     "MlopsError",
     "NotFoundError",

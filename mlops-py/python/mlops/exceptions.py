@@ -37,4 +37,8 @@ class NotSupportedError(MlopsError, NotImplementedError):
 
 
 class TrainingError(MlopsError):
-    """Training or inference failed inside the compute backend."""
+    """Training failed inside the compute backend or a trainer."""
+
+
+class InferenceError(MlopsError):
+    """A model failed while predicting."""
