@@ -394,16 +394,7 @@ impl PyRun {
         step: i64,
         timestamp: Option<i64>,
     ) -> PyResult<()> {
-        let ts = timestamp.unwrap_or_else(now_ms);
-        let batch: Vec<Metric> = metrics
-            .into_iter()
-            .map(|(key, value)| Metric {
-                key,
-                value,
-                step,
-                timestamp: ts,
-            })
-            .collect();
+        let batch = metrics_at(metrics, step, timestamp.unwrap_or_else(now_ms));
         self.store.log_metrics(&self.run_id, &batch).map_err(to_py)
     }
 
@@ -447,6 +438,19 @@ impl PyRun {
     fn __repr__(&self) -> String {
         format!("Run({})", self.run_id)
     }
+}
+
+/// Metrics logged together: one step, one timestamp.
+pub(crate) fn metrics_at(metrics: HashMap<String, f64>, step: i64, timestamp: i64) -> Vec<Metric> {
+    metrics
+        .into_iter()
+        .map(|(key, value)| Metric {
+            key,
+            value,
+            step,
+            timestamp,
+        })
+        .collect()
 }
 
 fn run_to_dict<'py>(py: Python<'py>, run: &Run) -> PyResult<Bound<'py, PyDict>> {

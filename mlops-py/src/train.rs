@@ -75,16 +75,7 @@ impl PyTrainingRun {
     /// Logs several metrics at the same step.
     #[pyo3(signature = (metrics, step = 0))]
     fn log_metrics(&self, metrics: HashMap<String, f64>, step: i64) -> PyResult<()> {
-        let ts = now_ms();
-        let batch: Vec<Metric> = metrics
-            .into_iter()
-            .map(|(key, value)| Metric {
-                key,
-                value,
-                step,
-                timestamp: ts,
-            })
-            .collect();
+        let batch = crate::store::metrics_at(metrics, step, now_ms());
         self.tracker
             .log_metrics(&self.run_id, &batch)
             .map_err(to_py)
