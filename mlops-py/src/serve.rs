@@ -128,6 +128,17 @@ impl PyServer {
     }
 }
 
+impl Drop for PyServer {
+    /// A server dropped without `stop()` (at interpreter exit, say) is stopped with the GIL
+    /// released, so a Python model still answering a request can finish.
+    fn drop(&mut self) {
+        let handle = self.handle.get_mut().ok().and_then(Option::take);
+        if let Some(h) = handle {
+            Python::attach(|py| py.detach(|| h.stop()));
+        }
+    }
+}
+
 /// Serves `models` (`churn@champion`, `fraud@3`) from `store` on `host:port` (port 0: a
 /// free one). Each model is loaded with its digests verified before this returns.
 #[pyfunction]

@@ -127,3 +127,16 @@ def test_a_python_object_is_served_as_a_model(served, tmp_path):
         assert status == 500 and "model exploded" in err["error"]
     with pytest.raises(TypeError, match="signature"):
         mlops.serve(custom={"bad": object()}, store=mlops.Store(tmp_path / "s"))
+
+
+def test_a_server_dropped_without_stop_shuts_down(tmp_path):
+    import gc
+    import socket
+
+    server = mlops.serve(custom={"double": Doubler()}, store=mlops.Store(tmp_path / "s"))
+    host, port = server.url.removeprefix("http://").split(":")
+    assert call(f"{server.url}/v2/health/live")[0] == 200
+    del server
+    gc.collect()
+    with pytest.raises(OSError):
+        socket.create_connection((host, int(port)), timeout=2).close()
