@@ -21,6 +21,15 @@ pub struct Table {
     pub batches: Vec<RecordBatch>,
 }
 
+impl Table {
+    /// The batches as one batch (a copy only when there is more than one).
+    pub fn concat(&self) -> mlops_core::Result<RecordBatch> {
+        arrow_select::concat::concat_batches(&self.schema, &self.batches).map_err(|e| {
+            mlops_core::Error::invalid("table", e.to_string(), "batches of one schema")
+        })
+    }
+}
+
 /// Reads any object implementing `__arrow_c_stream__` without copying its buffers.
 pub fn import(obj: &Bound<'_, PyAny>) -> PyResult<Table> {
     if !obj.hasattr("__arrow_c_stream__")? {

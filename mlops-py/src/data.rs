@@ -235,11 +235,11 @@ fn stratified_split(
     eval: f64,
     seed: u64,
 ) -> PyResult<Three> {
-    let Table { schema, batches } = import(table)?;
+    let t = import(table)?;
+    let schema = t.schema.clone();
     let parts = py
         .detach(|| {
-            let whole = arrow_select::concat::concat_batches(&schema, &batches)
-                .map_err(|e| mlops_core::Error::invalid("table", "batches", e.to_string()))?;
+            let whole = t.concat()?;
             let [a, b, c] =
                 StratifiedSplit { train, eval, seed }.split_batch(&whole, key, label)?;
             Ok::<_, mlops_core::Error>([vec![a], vec![b], vec![c]])
@@ -282,13 +282,7 @@ fn point_in_time_join(
         prefix,
     };
     let joined = py
-        .detach(|| {
-            let concat = |t: &Table| {
-                arrow_select::concat::concat_batches(&t.schema, &t.batches)
-                    .map_err(|e| mlops_core::Error::invalid("table", "batches", e.to_string()))
-            };
-            mlops_data::point_in_time_join(&concat(&e)?, &concat(&f)?, &spec)
-        })
+        .detach(|| mlops_data::point_in_time_join(&e.concat()?, &f.concat()?, &spec))
         .map_err(to_py)?;
     Ok(stream(joined.schema(), vec![joined]))
 }

@@ -11,7 +11,7 @@ use mlops_eval::drift::{
 };
 use pyo3::prelude::*;
 
-use crate::arrow::{Floats, Table, import};
+use crate::arrow::{Floats, import};
 use crate::errors::to_py;
 
 fn invalid(what: &str, got: impl Into<String>, expected: &str) -> PyErr {
@@ -20,9 +20,7 @@ fn invalid(what: &str, got: impl Into<String>, expected: &str) -> PyErr {
 }
 
 fn one_batch(table: &Bound<'_, PyAny>) -> PyResult<RecordBatch> {
-    let Table { schema, batches } = import(table)?;
-    arrow_select::concat::concat_batches(&schema, &batches)
-        .map_err(|e| invalid("table", e.to_string(), "batches of one schema"))
+    import(table)?.concat().map_err(to_py)
 }
 
 fn parse<T: serde::de::DeserializeOwned + Default>(json: Option<&str>, what: &str) -> PyResult<T> {

@@ -15,7 +15,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 
-use crate::arrow::{Table, import};
+use crate::arrow::import;
 use crate::errors::to_py;
 use crate::store::PyRun;
 
@@ -180,14 +180,7 @@ fn evaluate(
         custom_metrics: customs,
         ..Default::default()
     };
-    let Table { schema, batches } = import(table)?;
-    let batch = arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| {
-        to_py(Error::invalid(
-            "evaluation table",
-            e.to_string(),
-            "one schema",
-        ))
-    })?;
+    let batch = import(table)?.concat().map_err(to_py)?;
     let columns = EvalColumns {
         label,
         prediction,

@@ -13,7 +13,7 @@ use mlops_serve::{InferenceModel, ModelRepository, ServerHandle, spawn};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::arrow::{Table, import};
+use crate::arrow::import;
 use crate::errors::to_py;
 use crate::store::PyStore;
 use crate::train::to_pyarrow;
@@ -66,9 +66,7 @@ impl InferenceModel for PyModel {
             if !out.hasattr("__arrow_c_stream__")? {
                 out = py.import("pyarrow")?.call_method1("table", (out,))?;
             }
-            let Table { schema, batches } = import(&out)?;
-            arrow_select::concat::concat_batches(&schema, &batches)
-                .map_err(|e| PyTypeError::new_err(e.to_string()))
+            import(&out)?.concat().map_err(to_py)
         })
         .map_err(|e| Error::Inference(format!("Python model {}: {e}", self.name)))
     }

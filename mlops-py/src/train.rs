@@ -240,11 +240,13 @@ impl PyBurnTrainer {
 
 /// A Python callable as a [`DataSource`]: each scan calls it and reads what it returns (one
 /// table, or an iterable of tables or record batches, anything with `__arrow_c_stream__`).
-/// The scan options are applied after the call (projection, limit, batch size).
+/// The scan options are applied after the call (projection, limit, batch size). The call
+/// that learns the schema also serves the first scan, so reading once calls it once.
 pub struct PySource {
     func: Py<PyAny>,
     name: String,
     schema: SchemaRef,
+    first: std::sync::Mutex<Option<Vec<RecordBatch>>>,
 }
 
 impl PySource {
@@ -292,7 +294,7 @@ impl PySource {
                 func.get_type().name()?
             )));
         }
-        let (schema, _) = Self::call(func)?;
+        let (schema, batches) = Self::call(func)?;
         let name = func
             .getattr("__name__")
             .and_then(|n| n.extract::<String>())
@@ -301,6 +303,7 @@ impl PySource {
             func: func.clone().unbind(),
             name,
             schema,
+            first: std::sync::Mutex::new(Some(batches)),
         })
     }
 }
@@ -316,13 +319,21 @@ impl DataSource for PySource {
     }
 
     async fn scan(&self, options: ScanOptions) -> mlops_core::Result<BatchStream> {
-        let (_, batches) = Python::attach(|py| Self::call(self.func.bind(py))).map_err(|e| {
-            Error::invalid(
-                "Python data source",
-                e.to_string(),
-                "a callable returning Arrow tables",
-            )
-        })?;
+        let cached = self.first.lock().ok().and_then(|mut f| f.take());
+        let batches = match cached {
+            Some(b) => b,
+            None => {
+                Python::attach(|py| Self::call(self.func.bind(py)))
+                    .map_err(|e| {
+                        Error::invalid(
+                            "Python data source",
+                            e.to_string(),
+                            "a callable returning Arrow tables",
+                        )
+                    })?
+                    .1
+            }
+        };
         let mut out = Vec::new();
         let mut left = options.limit.unwrap_or(usize::MAX);
         for b in batches {
