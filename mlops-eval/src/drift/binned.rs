@@ -6,6 +6,8 @@
 //! filled for PSI and KL).
 
 use mlops_core::{Error, Result};
+
+use crate::metrics::util::{pairwise_sum, pairwise_sum_by};
 use serde::{Deserialize, Serialize};
 
 /// `numpy.histogram_bin_edges(data, bins)` for data spanning `[lo, hi]`: `bins` equal-width
@@ -188,18 +190,13 @@ pub fn kl_div(p_ref: &[f64], p_cur: &[f64]) -> f64 {
 
 /// `scipy.spatial.distance.jensenshannon(p, q, base)`: the Jensen-Shannon *distance*
 /// (square root of the divergence), natural log when `base` is `None` (Evidently), base 2
-/// for a value in `[0, 1]` (NannyML).
+/// for a value in `[0, 1]` (NannyML). Sums in numpy's pairwise order, as scipy does.
 pub fn jensenshannon(p: &[f64], q: &[f64], base: Option<f64>) -> f64 {
-    let sp: f64 = p.iter().sum();
-    let sq: f64 = q.iter().sum();
-    let mut left = 0.0;
-    let mut right = 0.0;
-    for (&a, &b) in p.iter().zip(q) {
-        let (a, b) = (a / sp, b / sq);
-        let m = (a + b) / 2.0;
-        left += rel_entr(a, m);
-        right += rel_entr(b, m);
-    }
+    let n = p.len().min(q.len());
+    let (sp, sq) = (pairwise_sum(&p[..n]), pairwise_sum(&q[..n]));
+    let m = |i: usize| (p[i] / sp + q[i] / sq) / 2.0;
+    let left = pairwise_sum_by(n, &|i| rel_entr(p[i] / sp, m(i)));
+    let right = pairwise_sum_by(n, &|i| rel_entr(q[i] / sq, m(i)));
     let mut js = left + right;
     if let Some(b) = base {
         js /= b.ln();
@@ -207,14 +204,12 @@ pub fn jensenshannon(p: &[f64], q: &[f64], base: Option<f64>) -> f64 {
     (js / 2.0).sqrt()
 }
 
-/// Hellinger distance `||sqrt(p) - sqrt(q)||_2 / sqrt(2)` (NannyML, whylogs).
+/// Hellinger distance `||sqrt(p) - sqrt(q)||_2 / sqrt(2)` (NannyML, whylogs), summed in
+/// numpy's pairwise order as NannyML's `np.sum` does.
 pub fn hellinger(p: &[f64], q: &[f64]) -> f64 {
-    let s: f64 = p
-        .iter()
-        .zip(q)
-        .map(|(&a, &b)| (a.sqrt() - b.sqrt()).powi(2))
-        .sum();
-    (s.sqrt()) / std::f64::consts::SQRT_2
+    let n = p.len().min(q.len());
+    let s = pairwise_sum_by(n, &|i| (p[i].sqrt() - q[i].sqrt()).powi(2));
+    s.sqrt() / std::f64::consts::SQRT_2
 }
 
 /// Evidently's categorical Hellinger distance `sqrt(1 - clip(sum sqrt(p q), 0, 1))`.

@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use mlops_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use super::binned::{histogram, histogram_bin_edges, rel_entr};
+use super::binned::{hellinger, histogram, histogram_bin_edges, jensenshannon};
 use super::categorical::chi2_contingency;
 use super::ks::{KsOptions, ks_2samp_sorted};
 use super::sort::sort_f64;
@@ -259,30 +259,6 @@ fn cumsum(v: impl Iterator<Item = f64>) -> Vec<f64> {
     .collect()
 }
 
-/// `scipy.spatial.distance.jensenshannon(p, q, base=2)` with numpy's summation order.
-fn jensenshannon_base2(p: &[f64], q: &[f64]) -> f64 {
-    let (sp, sq) = (pairwise_sum(p), pairwise_sum(q));
-    let (p, q): (Vec<f64>, Vec<f64>) = (
-        p.iter().map(|a| a / sp).collect(),
-        q.iter().map(|b| b / sq).collect(),
-    );
-    let m: Vec<f64> = p.iter().zip(&q).map(|(a, b)| (a + b) / 2.0).collect();
-    let left: Vec<f64> = p.iter().zip(&m).map(|(&a, &m)| rel_entr(a, m)).collect();
-    let right: Vec<f64> = q.iter().zip(&m).map(|(&b, &m)| rel_entr(b, m)).collect();
-    let js = (pairwise_sum(&left) + pairwise_sum(&right)) / 2f64.ln();
-    (js / 2.0).sqrt()
-}
-
-/// NannyML's Hellinger: `sqrt(sum((sqrt(p) - sqrt(q))^2)) / sqrt(2)`.
-fn hellinger(p: &[f64], q: &[f64]) -> f64 {
-    let d: Vec<f64> = p
-        .iter()
-        .zip(q)
-        .map(|(a, b)| (a.sqrt() - b.sqrt()).powi(2))
-        .collect();
-    pairwise_sum(&d).sqrt() / 2f64.sqrt()
-}
-
 /// Reference and current proportions over the reference bins, with NannyML's extra bin for
 /// current mass outside them (`leftover = 1 - sum(current)`, added when positive).
 fn with_leftover(reference: &[f64], current: Vec<f64>) -> (Vec<f64>, Vec<f64>) {
@@ -299,7 +275,7 @@ fn distance(method: NannymlMethod, r: &[f64], c: &[f64]) -> f64 {
     if method == NannymlMethod::Hellinger {
         hellinger(r, c)
     } else {
-        jensenshannon_base2(r, c)
+        jensenshannon(r, c, Some(2.0))
     }
 }
 
